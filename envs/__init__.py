@@ -1,0 +1,1 @@
+"""The task catalog, one task per file, installed as ``mjvec.envs``."""

@@ -1,0 +1,16 @@
+"""mjvec: fast, Gymnasium-compatible vectorized MuJoCo environments.
+
+    import mjvec
+    env = mjvec.make("HalfCheetah-v5", num_envs=64)      # or gymnasium.make_vec("mjvec/HalfCheetah-v5", 64)
+    obs, info = env.reset(seed=0)
+    obs, reward, terminated, truncated, info = env.step(env.action_space.sample())
+"""
+
+from mjvec.registration import TASKS, make, make_task, register_all
+from mjvec.task import Task
+from mjvec.vector_env import MjVecEnv
+
+__all__ = ["MjVecEnv", "Task", "TASKS", "make", "make_task"]
+__version__ = "0.1.0"
+
+register_all()

@@ -1,0 +1,140 @@
+"""The task catalog as data, registered with Gymnasium on ``import mjvec``."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any, NamedTuple
+
+import gymnasium
+
+from mjvec import validation
+from mjvec.task import Task
+
+__all__ = ["TASKS", "register_all", "make", "make_task", "NAMESPACE"]
+
+NAMESPACE = "mjvec"
+
+
+class TaskEntry(NamedTuple):
+    name: str  # without the namespace: "HalfCheetah-v5"
+    task: str  # "module:Class" under mjvec.envs
+    max_episode_steps: int | None
+    reference: str | None  # Gymnasium's own env, the single-env entry point
+
+
+# Gymnasium's 11 MuJoCo v5 tasks (gymnasium/envs/__init__.py: same limits)
+TASKS: tuple[TaskEntry, ...] = tuple(
+    TaskEntry(name, f"mjvec.envs.{module}:{cls}", steps, f"gymnasium.envs.mujoco.{ref}")
+    for name, module, cls, steps, ref in (
+        ("Ant-v5", "ant", "Ant", 1000, "ant_v5:AntEnv"),
+        ("HalfCheetah-v5", "half_cheetah", "HalfCheetah", 1000, "half_cheetah_v5:HalfCheetahEnv"),
+        ("Hopper-v5", "hopper", "Hopper", 1000, "hopper_v5:HopperEnv"),
+        ("Humanoid-v5", "humanoid", "Humanoid", 1000, "humanoid_v5:HumanoidEnv"),
+        ("HumanoidStandup-v5", "humanoid_standup", "HumanoidStandup", 1000,
+         "humanoidstandup_v5:HumanoidStandupEnv"),
+        ("InvertedDoublePendulum-v5", "inverted_double_pendulum", "InvertedDoublePendulum", 1000,
+         "inverted_double_pendulum_v5:InvertedDoublePendulumEnv"),
+        ("InvertedPendulum-v5", "inverted_pendulum", "InvertedPendulum", 1000,
+         "inverted_pendulum_v5:InvertedPendulumEnv"),
+        ("Pusher-v5", "pusher", "Pusher", 100, "pusher_v5:PusherEnv"),
+        ("Reacher-v5", "reacher", "Reacher", 50, "reacher_v5:ReacherEnv"),
+        ("Swimmer-v5", "swimmer", "Swimmer", 1000, "swimmer_v5:SwimmerEnv"),
+        ("Walker2d-v5", "walker2d", "Walker2d", 1000, "walker2d_v5:Walker2dEnv"),
+    )
+)
+_BY_NAME = {entry.name: entry for entry in TASKS}
+
+
+def _entry(env_id: str) -> TaskEntry:
+    if not isinstance(env_id, str):
+        raise TypeError(f"`env_id` must be a str or an mjvec.Task, got {type(env_id).__name__}")
+    name = env_id.removeprefix(f"{NAMESPACE}/")
+    if name not in _BY_NAME:
+        raise ValueError(
+            f"`env_id` {env_id!r} is not an mjvec task{validation.did_you_mean(name, _BY_NAME)};"
+            f" known: {sorted(_BY_NAME)}"
+        )
+    return _BY_NAME[name]
+
+
+def make_task(env_id: str, **task_kwargs: Any) -> Task:
+    """The ``Task`` registered as ``env_id`` built with the task's own keyword arguments."""
+    entry = _entry(env_id)
+    module, cls = entry.task.split(":")
+    task_cls = getattr(importlib.import_module(module), cls)
+    try:
+        return task_cls(**task_kwargs)
+    except TypeError as e:
+        if "unexpected keyword argument" in str(e):
+            import inspect
+
+            known = [p for p in inspect.signature(task_cls).parameters]
+            bad = str(e).split("'")[1] if "'" in str(e) else ""
+            raise TypeError(
+                f"{entry.name} got an unexpected keyword argument {bad!r}{validation.did_you_mean(bad, known)};"
+                f" its arguments are {known}"
+            ) from None
+        raise
+
+
+_DEFAULT = object()
+
+
+def make(
+    env_id: str | Task,
+    num_envs: int,
+    *,
+    backend: str = "cpu",
+    nthread: int | None = None,
+    autoreset_mode: Any = "next_step",
+    max_episode_steps: Any = _DEFAULT,
+    render_mode: str | None = None,
+    **task_kwargs: Any,
+):
+    """An ``MjVecEnv`` of ``num_envs`` copies of a registered task (or a ``Task``).
+
+    ``task_kwargs`` are the task's own (for the v5 ports, Gymnasium's v5 keyword
+    names); ``max_episode_steps`` defaults to the registered limit.
+    """
+    from mjvec.vector_env import MjVecEnv
+
+    if isinstance(env_id, Task):
+        if task_kwargs:
+            raise TypeError(f"task keyword arguments {sorted(task_kwargs)} need an `env_id`, not a Task object")
+        task, default_steps = env_id, None
+    else:
+        task, default_steps = make_task(env_id, **task_kwargs), _entry(env_id).max_episode_steps
+    return MjVecEnv(
+        task,
+        num_envs,
+        backend=backend,
+        nthread=nthread,
+        autoreset_mode=autoreset_mode,
+        max_episode_steps=default_steps if max_episode_steps is _DEFAULT else max_episode_steps,
+        render_mode=render_mode,
+    )
+
+
+def register_all() -> None:
+    """Register every task as ``mjvec/<name>`` with Gymnasium (idempotent)."""
+    for entry in TASKS:
+        env_id = f"{NAMESPACE}/{entry.name}"
+        if env_id in gymnasium.registry:
+            continue
+        gymnasium.register(
+            id=env_id,
+            # single envs are Gymnasium's own reference envs; batches are ours
+            entry_point=entry.reference,
+            vector_entry_point=_vector_entry_point(entry.name),
+            max_episode_steps=entry.max_episode_steps,
+        )
+
+
+def _vector_entry_point(name: str):
+    """``gymnasium.make_vec``'s entry point for one task: it passes no env id."""
+
+    def create(num_envs: int = 1, **kwargs: Any):
+        return make(name, num_envs, **kwargs)
+
+    create.__name__ = f"make_{name.replace('-', '_')}"
+    return create

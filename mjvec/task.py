@@ -1,0 +1,175 @@
+"""Task: a MuJoCo model and its RL functions, written once over batched fields.
+
+A task's functions take ``xp`` (an array namespace: ``numpy`` on the CPU backend,
+``jax.numpy`` on MJX) and ``data``, an object whose attributes are batched MjData
+fields shaped ``(num_envs, ...)`` (``data.qpos``, ``data.xpos``, ``data.cfrc_ext``...).
+They never loop over environments and never mutate ``data``.
+
+A backend calls them in this order for one vector step::
+
+    before = task.before_step(xp, data)            # values read before stepping
+    <write action, advance frame_skip substeps>
+    obs = task.observe(xp, data)
+    reward, terminated, info = task.evaluate(xp, data, action, before)
+
+and, for the environments being reset::
+
+    qpos, qvel = task.reset_state(xp, rng, init_qpos, init_qvel)
+    <write qpos, qvel; mj_forward>
+    obs, info = task.observe(xp, data), task.reset_info(xp, data)
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Callable, Mapping, Sequence
+
+import mujoco
+import numpy as np
+from gymnasium import spaces
+
+__all__ = ["Task", "NumpyRandom", "gymnasium_asset"]
+
+
+def gymnasium_asset(xml_file: str) -> str:
+    """Resolve ``xml_file`` as Gymnasium's MuJoCo envs do (`expand_model_path`).
+
+    Relative names without a leading ``.`` or ``/`` are files in the assets folder
+    that the installed ``gymnasium`` package ships; other paths are used as given.
+    """
+    if xml_file.startswith((".", "/")):
+        return xml_file
+    if xml_file.startswith("~"):
+        return os.path.expanduser(xml_file)
+    import gymnasium.envs.mujoco as gym_mujoco
+
+    path = os.path.join(os.path.dirname(gym_mujoco.__file__), "assets", xml_file)
+    if not os.path.exists(path):
+        raise OSError(f"`xml_file` {xml_file!r} does not exist (looked for {path})")
+    return path
+
+
+class NumpyRandom:
+    """Batched random draws from one ``numpy.random.Generator`` per environment.
+
+    Row ``i`` of every draw comes from ``generators[i]`` with exactly the call a
+    single Gymnasium env makes, so environment ``i``'s stream matches Gymnasium's.
+    The MJX backend provides the same methods over JAX keys.
+    """
+
+    def __init__(self, generators: Sequence[np.random.Generator]):
+        self.generators = generators
+
+    def uniform(self, low: float, high: float, size: int) -> np.ndarray:
+        """``(n, size)`` draws of ``Generator.uniform(low=low, high=high, size=size)``."""
+        return np.stack([g.uniform(low=low, high=high, size=size) for g in self.generators])
+
+    def standard_normal(self, size: int) -> np.ndarray:
+        """``(n, size)`` draws of ``Generator.standard_normal(size)``."""
+        return np.stack([g.standard_normal(size) for g in self.generators])
+
+    def uniform_until(
+        self,
+        draw: Callable[[Any], np.ndarray],
+        accept: Callable[[Any, np.ndarray], Any],
+    ) -> np.ndarray:
+        """Rejection sampling: per environment, ``draw`` until ``accept`` holds.
+
+        ``draw(rng)`` makes one candidate from a single-environment random source
+        (this class over one generator); ``accept(xp, sample)`` says whether to keep it.
+        """
+        out = []
+        for g in self.generators:
+            one = NumpyRandom((g,))
+            while True:
+                sample = draw(one)[0]
+                if bool(accept(np, sample)):
+                    break
+            out.append(sample)
+        return np.stack(out)
+
+
+class Task:
+    """A task: the model, its spaces, and batched observation/reward/termination.
+
+    Subclasses set ``fields`` (the MjData fields their functions read besides
+    ``qpos`` and ``qvel``, so the CPU backend binds only those), build the model in
+    ``__init__`` through ``Task.__init__``, set ``single_observation_space``, and implement ``observe``, ``evaluate``
+    and ``reset_state``; ``before_step`` and ``reset_info`` are optional.
+
+    Attributes:
+      model: the compiled ``mujoco.MjModel`` (shared by all environments).
+      spec: the ``mujoco.MjSpec`` it was compiled from, or None.
+      frame_skip: MuJoCo substeps per environment step.
+      dt: ``model.opt.timestep * frame_skip``, seconds per environment step.
+      init_qpos, init_qvel: the model's initial state (``qpos0`` and zeros).
+      single_observation_space, single_action_space: one environment's spaces.
+    """
+
+    #: MjData fields the task reads besides ``qpos`` and ``qvel``.
+    fields: tuple[str, ...] = ()
+
+    def __init__(
+        self,
+        model: mujoco.MjSpec | mujoco.MjModel,
+        frame_skip: int,
+    ):
+        if not isinstance(frame_skip, (int, np.integer)) or isinstance(frame_skip, bool):
+            raise TypeError(f"`frame_skip` must be an int, got {type(frame_skip).__name__}")
+        if frame_skip < 1:
+            raise ValueError(f"`frame_skip` must be >= 1, got {frame_skip}")
+        # the spec is kept so that a backend can add what it needs (a sensor)
+        self.spec = model if isinstance(model, mujoco.MjSpec) else None
+        self.model = model.compile() if self.spec is not None else model
+        model = self.model
+        self.frame_skip = int(frame_skip)
+        self.dt = model.opt.timestep * self.frame_skip
+        self.init_qpos = model.qpos0.copy()
+        self.init_qvel = np.zeros(model.nv)
+        self.single_action_space = ctrl_action_space(model)
+        self.single_observation_space: spaces.Box | None = None  # set by the subclass
+
+    @staticmethod
+    def observation_box(size: int) -> spaces.Box:
+        """An unbounded float64 Box of ``size`` entries, as Gymnasium's MuJoCo envs."""
+        return spaces.Box(low=-np.inf, high=np.inf, shape=(size,), dtype=np.float64)
+
+    @staticmethod
+    def load_xml(xml_file: str) -> mujoco.MjSpec:
+        """Parse an MJCF file, resolving names as Gymnasium does."""
+        return mujoco.MjSpec.from_file(gymnasium_asset(xml_file))
+
+    # -- the batched functions ------------------------------------------------
+    def before_step(self, xp, data) -> dict[str, Any]:
+        """Values the reward needs from before the step (e.g. the x position)."""
+        return {}
+
+    def observe(self, xp, data):
+        """``(n, obs_size)`` observations."""
+        raise NotImplementedError
+
+    def evaluate(self, xp, data, action, before: Mapping[str, Any]):
+        """``reward (n,), terminated (n,) bool, info {key: (n, ...)}`` after a step.
+
+        ``info`` holds the reward terms (``reward_forward``, ``reward_ctrl``...) and
+        the task's other per-step values, as the Gymnasium env's ``info``.
+        """
+        raise NotImplementedError
+
+    def reset_state(self, xp, rng, init_qpos, init_qvel):
+        """``(qpos (n, nq), qvel (n, nv))`` of the environments being reset."""
+        raise NotImplementedError
+
+    def reset_info(self, xp, data) -> dict[str, Any]:
+        """``info`` after a reset, as the Gymnasium env's ``_get_reset_info``."""
+        return {}
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(frame_skip={self.frame_skip})"
+
+
+def ctrl_action_space(model: mujoco.MjModel) -> spaces.Box:
+    """Gymnasium's MuJoCo action space: ``actuator_ctrlrange`` as a float32 Box."""
+    bounds = model.actuator_ctrlrange.copy().astype(np.float32)
+    low, high = bounds.T
+    return spaces.Box(low=low, high=high, dtype=np.float32)

@@ -1,0 +1,127 @@
+"""Input checks, in one place: cheap on the hot path, exact in their messages.
+
+Every message names the argument, what was expected and what came. Types get
+``TypeError``, values ``ValueError``; all are raised before anything is simulated.
+"""
+
+from __future__ import annotations
+
+import difflib
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+
+__all__ = [
+    "check_actions",
+    "check_reset_mask",
+    "check_seeds",
+    "check_options",
+    "check_num_envs",
+    "did_you_mean",
+]
+
+RESET_OPTIONS = ("reset_mask",)
+
+
+def did_you_mean(name: str, names: Iterable[str]) -> str:
+    """`` (did you mean 'a', 'b'?)`` for close matches of ``name``, or ``''``."""
+    close = difflib.get_close_matches(name, list(names), n=3)
+    return f" (did you mean {', '.join(map(repr, close))}?)" if close else ""
+
+
+def check_num_envs(num_envs: Any) -> int:
+    if isinstance(num_envs, bool) or not isinstance(num_envs, (int, np.integer)):
+        raise TypeError(f"`num_envs` must be an int, got {type(num_envs).__name__}")
+    if num_envs < 1:
+        raise ValueError(f"`num_envs` must be >= 1, got {num_envs}")
+    return int(num_envs)
+
+
+def check_actions(actions: Any, shape: tuple[int, ...]) -> np.ndarray:
+    """``actions`` as an array of ``shape`` with a real, finite numeric dtype.
+
+    The dtype is kept (Gymnasium computes control costs in the action's dtype).
+    """
+    if not isinstance(actions, np.ndarray):
+        if hasattr(actions, "__array__") or isinstance(actions, (list, tuple)):
+            actions = np.asarray(actions)
+        else:
+            raise TypeError(
+                f"`actions` must be a numpy array of shape {shape}, got {type(actions).__name__}"
+            )
+    if actions.dtype.kind not in "fiu":
+        raise TypeError(
+            f"`actions` must have a real numeric dtype (float or int), got {actions.dtype}"
+        )
+    if actions.shape != shape:
+        raise ValueError(
+            f"`actions` must have shape {shape} (num_envs, action size), got {actions.shape}"
+        )
+    if actions.dtype.kind == "f" and not np.isfinite(actions).all():
+        bad = np.flatnonzero(~np.isfinite(actions).reshape(shape[0], -1).all(axis=1))
+        raise ValueError(
+            f"`actions` must be finite, got NaN or inf for environments {bad[:10].tolist()}"
+            + (" ..." if bad.size > 10 else "")
+        )
+    return actions
+
+
+def check_reset_mask(mask: Any, num_envs: int) -> np.ndarray:
+    """``options['reset_mask']``: a bool array of shape ``(num_envs,)`` with a True."""
+    if not isinstance(mask, np.ndarray):
+        raise TypeError(f"`options['reset_mask']` must be a numpy array, got {type(mask).__name__}")
+    if mask.dtype != np.bool_:
+        raise TypeError(f"`options['reset_mask']` must have dtype bool, got {mask.dtype}")
+    if mask.shape != (num_envs,):
+        raise ValueError(
+            f"`options['reset_mask']` must have shape ({num_envs},), got {mask.shape}"
+        )
+    if not mask.any():
+        raise ValueError("`options['reset_mask']` must have at least one True value, got none")
+    return mask
+
+
+def check_options(options: Any) -> dict:
+    if options is None:
+        return {}
+    if not isinstance(options, dict):
+        raise TypeError(f"`options` must be a dict or None, got {type(options).__name__}")
+    unknown = [k for k in options if k not in RESET_OPTIONS]
+    if unknown:
+        hint = did_you_mean(str(unknown[0]), RESET_OPTIONS)
+        raise ValueError(
+            f"`options` has unknown keys {unknown}; known keys: {list(RESET_OPTIONS)}{hint}"
+        )
+    return options
+
+
+def _check_seed(seed: Any, name: str) -> int | None:
+    if seed is None:
+        return None
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"`{name}` must be a non-negative int or None, got {type(seed).__name__}")
+    if seed < 0:
+        raise ValueError(f"`{name}` must be a non-negative int or None, got {seed}")
+    return int(seed)
+
+
+def check_seeds(seed: Any, num_envs: int) -> Sequence[int | None]:
+    """One seed per environment, as Gymnasium's ``SyncVectorEnv.reset``.
+
+    ``None``: no reseeding; an int ``s``: environment ``i`` gets ``s + i``; a
+    sequence: one seed (or None) per environment.
+    """
+    if seed is None:
+        return [None] * num_envs
+    if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
+        seed = _check_seed(seed, "seed")
+        return [seed + i for i in range(num_envs)]
+    if isinstance(seed, (list, tuple, np.ndarray)):
+        if len(seed) != num_envs:
+            raise ValueError(
+                f"`seed` as a sequence must have one seed per environment ({num_envs}), got {len(seed)}"
+            )
+        return [_check_seed(s, f"seed[{i}]") for i, s in enumerate(seed)]
+    raise TypeError(
+        f"`seed` must be an int, a sequence of {num_envs} ints, or None, got {type(seed).__name__}"
+    )
