@@ -46,7 +46,7 @@ v5: Gymnasium's Ant-v5; ``cfrc_ext`` as documented in the README's parity sectio
 
 from __future__ import annotations
 
-from mjvec.task import Task
+from mjvec.task import Task, norm
 
 
 class Ant(Task):
@@ -142,5 +142,8 @@ class Ant(Task):
         return qpos, qvel
 
     def reset_info(self, xp, data):
-        x, y = data.qpos[:, 0], data.qpos[:, 1]
-        return {"x_position": x, "y_position": y, "distance_from_origin": xp.sqrt(x * x + y * y)}
+        return {
+            "x_position": data.qpos[:, 0],
+            "y_position": data.qpos[:, 1],
+            "distance_from_origin": norm(xp, data.qpos[:, 0:2]),
+        }

@@ -28,7 +28,7 @@ import mujoco
 import numpy as np
 from gymnasium import spaces
 
-__all__ = ["Task", "NumpyRandom", "gymnasium_asset"]
+__all__ = ["Task", "NumpyRandom", "gymnasium_asset", "norm"]
 
 
 def gymnasium_asset(xml_file: str) -> str:
@@ -47,6 +47,16 @@ def gymnasium_asset(xml_file: str) -> str:
     if not os.path.exists(path):
         raise OSError(f"`xml_file` {xml_file!r} does not exist (looked for {path})")
     return path
+
+
+def norm(xp, v):
+    """``np.linalg.norm`` of each row of ``v``, bit for bit as Gymnasium computes it on one row.
+
+    ``np.linalg.norm`` of a 1-D array is ``sqrt(v.dot(v))``, a BLAS dot whose
+    rounding (fused multiply-adds) ``sqrt(sum(v * v))`` does not reproduce;
+    ``vecdot`` takes the same dot per row.
+    """
+    return xp.sqrt(xp.vecdot(v, v))
 
 
 class NumpyRandom:
