@@ -1,0 +1,557 @@
+"""Env-steps per second of mjvec against its peers: ``mjvec bench`` / ``scripts/bench.py``.
+
+Contenders, each stepping ``N`` environments of one task with the same actions:
+
+- ``mjvec``: ``mjvec.make(task, N, nthread=T)``.
+- ``bare``: a bare ``mujoco.batch.Batch(model, N, T, persistent=True)`` loop (see
+  ``BareBatch``): the same stepping, resets and observation, nothing else. It is
+  the practical limit; what mjvec spends beyond it is mjvec's overhead.
+- ``envpool``: ``envpool.make_gymnasium(task, num_envs=N, num_threads=T, seed=...)``.
+- ``gym-sync``: ``gymnasium.make_vec(task, N, vectorization_mode="sync")``, one
+  thread by nature.
+- ``gym-async``: ``vectorization_mode="async"``, one process per environment; by
+  default only for ``N <= 64`` (``--async-max-envs``), as it starts N processes.
+
+Episodes end and reset as the tasks say (termination and the 1000-step time
+limit), in Gymnasium's default NEXT_STEP autoreset for everyone. Actions are
+uniform in the action space, drawn once before timing (a pool of batches that
+every contender cycles through in the same order), so sampling costs no one.
+
+Method: each contender is built, reset with the same seed and warmed up; then
+``--rounds`` interleaved rounds, in each of which every contender (in an order
+rotated every round) runs ``--steps`` vector steps. Reported: the median over
+rounds of env-steps/s (``N * steps / seconds``), min and max, ratios of medians
+to EnvPool and to the bare loop, and "paired" ratios: the median over rounds of
+the ratio within a round, steadier when other processes load the machine. A contender that fails to build or run is
+skipped with a note.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import math
+import os
+import platform
+import statistics
+import sys
+import time
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+__all__ = ["main", "run", "arg_parser", "BareBatch", "BARE_TASKS", "CONTENDERS", "check_bare_matches_mjvec"]
+
+CONTENDERS = ("mjvec", "bare", "envpool", "gym-sync", "gym-async")
+FULL = {"tasks": ["HalfCheetah-v5", "Ant-v5", "Humanoid-v5"], "num_envs": [16, 64, 256], "rounds": 9,
+        "env_steps": 16384, "warmup": 0.25}
+QUICK = {"tasks": ["HalfCheetah-v5"], "num_envs": [16], "rounds": 2, "env_steps": 2048, "warmup": 0.25}
+
+
+# -- the bare mujoco.batch loop ----------------------------------------------------
+@dataclass(frozen=True)
+class BareTask:
+    """What the bare loop needs of a task: Gymnasium v5's defaults, as data."""
+
+    xml_file: str
+    frame_skip: int
+    reset_noise: str  # "uniform-normal": qvel ~ N(0,1)*s; "uniform-uniform": qvel ~ U(-s,s)
+    reset_noise_scale: float
+    observe: Callable[[dict[str, np.ndarray]], list[np.ndarray]]  # the parts, concatenated
+    healthy: Callable[[np.ndarray, np.ndarray], np.ndarray] | None  # (qpos, qvel) -> healthy mask
+    fields: tuple[str, ...] = ()  # derived fields the observation reads
+    max_episode_steps: int = 1000
+
+
+def _flat(x: np.ndarray) -> np.ndarray:
+    return x.reshape(x.shape[0], -1)
+
+
+def _ant_healthy(qpos, qvel):
+    finite = np.isfinite(qpos).all(axis=1) & np.isfinite(qvel).all(axis=1)
+    return finite & (0.2 <= qpos[:, 2]) & (qpos[:, 2] <= 1.0)
+
+
+BARE_TASKS: dict[str, BareTask] = {
+    "HalfCheetah-v5": BareTask(
+        "half_cheetah.xml", 5, "uniform-normal", 0.1,
+        lambda d: [d["qpos"][:, 1:], d["qvel"]], None),
+    "Ant-v5": BareTask(
+        "ant.xml", 5, "uniform-normal", 0.1,
+        lambda d: [d["qpos"][:, 2:], d["qvel"], _flat(np.clip(d["cfrc_ext"][:, 1:], -1.0, 1.0))],
+        _ant_healthy, ("cfrc_ext",)),
+    "Humanoid-v5": BareTask(
+        "humanoid.xml", 5, "uniform-uniform", 1e-2,
+        lambda d: [d["qpos"][:, 2:], d["qvel"], _flat(d["cinert"][:, 1:]), _flat(d["cvel"][:, 1:]),
+                   d["qfrc_actuator"][:, 6:], _flat(d["cfrc_ext"][:, 1:])],
+        lambda qpos, qvel: (1.0 < qpos[:, 2]) & (qpos[:, 2] < 2.0),
+        ("cinert", "cvel", "qfrc_actuator", "cfrc_ext")),
+}
+
+
+class BareBatch:
+    """The stepping and resets of a task on a bare ``mujoco.batch.Batch``, as a vector env.
+
+    Per ``step(actions)``: write ``ctrl``, one ``Batch.step(nstep=frame_skip)`` of the
+    environments that did not end at the previous step; reset those that did
+    (``Batch.reset`` without forward, ``qpos0`` + noise and noisy ``qvel`` from one
+    vectorized generator, ``Batch.forward``); the task's observation (the same fields,
+    slices, clipping and concatenation, into one buffer allocated once); the
+    termination test (health) and the time limit. No reward, no ``info``, no input
+    checks, no per-environment random streams. Models that observe ``cfrc_ext``
+    carry one accelerometer, so that the engine computes it in every substep: the
+    fastest way to have it on ``mujoco.batch``, and the one mjvec's CPU backend uses.
+
+    Returns Gymnasium's 5-tuple with ``None`` for reward and info.
+    """
+
+    def __init__(self, task_id: str, num_envs: int, nthread: int, *, seed: int = 0,
+                 reset_noise_scale: float | None = None, max_episode_steps: int | None = None):
+        import mujoco
+        from mujoco import batch as mj_batch
+
+        from mjvec.task import gymnasium_asset
+
+        if task_id not in BARE_TASKS:
+            raise ValueError(f"`task` {task_id!r} has no bare loop; known: {sorted(BARE_TASKS)}")
+        self.cfg = cfg = BARE_TASKS[task_id]
+        spec = mujoco.MjSpec.from_file(gymnasium_asset(cfg.xml_file))
+        if "cfrc_ext" in cfg.fields:
+            site = spec.worldbody.add_site(name="bench_rne_post_constraint")
+            spec.add_sensor(name="bench_rne_post_constraint", type=mujoco.mjtSensor.mjSENS_ACCELEROMETER,
+                            objtype=mujoco.mjtObj.mjOBJ_SITE, objname=site.name)
+        self.model = model = spec.compile()
+        self.num_envs = num_envs
+        self.noise = cfg.reset_noise_scale if reset_noise_scale is None else reset_noise_scale
+        self.max_episode_steps = cfg.max_episode_steps if max_episode_steps is None else max_episode_steps
+        self.batch = mj_batch.Batch(model, num_envs, nthread, persistent=True)
+        self.data = {f: self.batch.bind(f) for f in ("qpos", "qvel", *cfg.fields)}
+        self.ctrl = self.batch.bind("ctrl")
+        self.rng = np.random.default_rng(seed)
+        self.elapsed = np.zeros(num_envs, dtype=np.int64)
+        self.ended = np.zeros(num_envs, dtype=bool)
+        self.nreset = 0
+        self._reset(np.ones(num_envs, dtype=bool))
+        parts = cfg.observe(self.data)
+        self.obs = np.empty((num_envs, sum(p.shape[1] for p in parts)))
+
+    def _reset(self, mask: np.ndarray) -> None:
+        import mujoco
+
+        n, s, m = int(mask.sum()), self.noise, self.model
+        self.batch.reset(mask, stage=mujoco.mjtStage.mjSTAGE_NONE)
+        self.data["qpos"][mask] = m.qpos0 + self.rng.uniform(-s, s, (n, m.nq))
+        if self.cfg.reset_noise == "uniform-normal":
+            self.data["qvel"][mask] = s * self.rng.standard_normal((n, m.nv))
+        else:
+            self.data["qvel"][mask] = self.rng.uniform(-s, s, (n, m.nv))
+        self.batch.forward(mask)
+        self.elapsed[mask] = 0
+        self.nreset += n
+
+    def reset(self, *, seed: int | None = None):
+        if seed is not None:
+            self.rng = np.random.default_rng(seed)
+        self._reset(np.ones(self.num_envs, dtype=bool))
+        self.ended[:] = False
+        return np.concatenate(self.cfg.observe(self.data), axis=1, out=self.obs), None
+
+    def step(self, actions: np.ndarray):
+        resetting = self.ended
+        if resetting.any():  # NEXT_STEP: the ended envs are reset, their actions ignored
+            stepping = ~resetting
+            self.ctrl[stepping] = actions[stepping]
+            self.batch.step(stepping, nstep=self.cfg.frame_skip)
+            self.elapsed += 1
+            self._reset(resetting)
+        else:
+            self.ctrl[:] = actions
+            self.batch.step(None, nstep=self.cfg.frame_skip)
+            self.elapsed += 1
+        obs = np.concatenate(self.cfg.observe(self.data), axis=1, out=self.obs)
+        if self.cfg.healthy is None:
+            terminated = np.zeros(self.num_envs, dtype=bool)
+        else:
+            terminated = ~self.cfg.healthy(self.data["qpos"], self.data["qvel"])
+            terminated[resetting] = False
+        truncated = self.elapsed >= self.max_episode_steps
+        self.ended = terminated | truncated
+        return obs, None, terminated, truncated, None
+
+    def close(self) -> None:
+        self.batch = None
+
+
+def check_bare_matches_mjvec(task_id: str, *, num_envs: int = 8, nthread: int = 1, steps: int = 300,
+                             max_episode_steps: int = 60, seed: int = 0) -> dict[str, Any]:
+    """Step mjvec and the bare loop from identical states with identical actions.
+
+    Both run with ``reset_noise_scale=0`` (every reset state is ``qpos0``, zero
+    velocity) and a short time limit, so that terminations, truncations and resets
+    happen on the same steps and every observation can be compared, bit for bit.
+    Evidence that the bare loop does mjvec's simulation work, no more, no less.
+    """
+    import mjvec
+
+    env = mjvec.make(task_id, num_envs, nthread=nthread, reset_noise_scale=0.0,
+                     max_episode_steps=max_episode_steps)
+    bare = BareBatch(task_id, num_envs, nthread, reset_noise_scale=0.0, max_episode_steps=max_episode_steps)
+    try:
+        rng = np.random.default_rng(seed)
+        space = env.single_action_space
+        obs_a, _ = env.reset(seed=seed)
+        obs_b, _ = bare.reset(seed=seed)
+        max_diff = float(np.max(np.abs(obs_a - obs_b)))
+        same_ends, ends = True, 0
+        for _ in range(steps):
+            a = rng.uniform(space.low, space.high, (num_envs, *space.shape)).astype(space.dtype)
+            obs_a, _, term_a, trunc_a, _ = env.step(a)
+            obs_b, _, term_b, trunc_b, _ = bare.step(a)
+            max_diff = max(max_diff, float(np.max(np.abs(obs_a - obs_b))))
+            same_ends &= bool(np.array_equal(term_a, term_b) and np.array_equal(trunc_a, trunc_b))
+            ends += int(np.count_nonzero(term_a | trunc_a))
+    finally:
+        env.close()
+        bare.close()
+    return {"task": task_id, "steps": steps, "num_envs": num_envs, "episode_ends": ends,
+            "same_terminations_truncations": same_ends, "max_abs_obs_diff": max_diff,
+            "identical": same_ends and max_diff == 0.0}
+
+
+# -- contenders ----------------------------------------------------------------------
+@dataclass
+class Runner:
+    name: str
+    env: Any
+    actions: np.ndarray  # (pool, N, action size), in the env's action dtype
+    note: str = ""
+    setup_s: float = 0.0
+    failed: bool = False
+    cursor: int = 0
+    ends: int = 0
+    seconds: list[float] = field(default_factory=list)
+    steps_per_s: list[float] = field(default_factory=list)
+
+    def run(self, nstep: int) -> float:
+        """Seconds for ``nstep`` vector steps (episode ends are counted on the way)."""
+        step, actions, pool = self.env.step, self.actions, len(self.actions)
+        i, ends = self.cursor, 0
+        gc.collect()
+        t0 = time.perf_counter()
+        for _ in range(nstep):
+            _, _, terminated, truncated, _ = step(actions[i])
+            ends += np.count_nonzero(terminated | truncated)
+            i = i + 1 if i + 1 < pool else 0
+        seconds = time.perf_counter() - t0
+        self.cursor, self.ends = i, self.ends + int(ends)
+        return seconds
+
+
+def _make_env(name: str, task: str, num_envs: int, nthread: int, seed: int):
+    """``(env, note)``; raises whatever the contender raises when it cannot run."""
+    if name == "mjvec":
+        import mjvec
+
+        return mjvec.make(task, num_envs, nthread=nthread), f"nthread={nthread}"
+    if name == "bare":
+        return BareBatch(task, num_envs, nthread, seed=seed), f"nthread={nthread}"
+    if name == "envpool":
+        import envpool
+
+        env = envpool.make_gymnasium(task, num_envs=num_envs, num_threads=nthread, seed=seed)
+        return env, f"num_threads={nthread}"
+    import gymnasium
+
+    if name == "gym-sync":
+        return gymnasium.make_vec(task, num_envs, vectorization_mode="sync"), "1 thread (sequential by design)"
+    if name == "gym-async":
+        return gymnasium.make_vec(task, num_envs, vectorization_mode="async"), f"{num_envs} worker processes"
+    raise ValueError(f"unknown contender {name!r}")
+
+
+def _action_pool(task: str, num_envs: int, pool: int, seed: int) -> tuple[np.ndarray, Any]:
+    """``pool`` batches of uniform random actions in the task's action space (float64)."""
+    import gymnasium
+
+    env = gymnasium.make(task)
+    space = env.action_space
+    env.close()
+    rng = np.random.default_rng(seed)
+    return rng.uniform(space.low, space.high, (pool, num_envs, *space.shape)), space
+
+
+def _why(e: BaseException) -> str:
+    return f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"[:200]
+
+
+def bench_config(task: str, num_envs: int, args, log) -> tuple[list[dict], list[dict]]:
+    """Results and skips of every contender on one (task, N)."""
+    skipped: list[dict] = []
+    skip = lambda name, reason: (skipped.append(  # noqa: E731
+        {"task": task, "num_envs": num_envs, "contender": name, "reason": reason}), log(f"  skip {name}: {reason}"))
+    nstep = args.steps or max(1, math.ceil(args.env_steps / num_envs))
+    warmup = max(1, int(nstep * args.warmup))
+    try:
+        actions, space = _action_pool(task, num_envs, min(nstep, 256), args.seed)
+    except Exception as e:  # noqa: BLE001 - a task that does not exist for the reference
+        for name in args.contenders:
+            skip(name, f"no action space: {_why(e)}")
+        return [], skipped
+    runners: list[Runner] = []
+    for name in args.contenders:
+        if name == "gym-async" and num_envs > args.async_max_envs:
+            skip(name, f"N={num_envs} > --async-max-envs {args.async_max_envs} (one process per env)")
+            continue
+        t0 = time.perf_counter()
+        try:
+            env, note = _make_env(name, task, num_envs, args.threads, args.seed)
+        except ImportError as e:
+            skip(name, f"not installed ({_why(e)})")
+            continue
+        except Exception as e:  # noqa: BLE001 - any failure skips the contender, not the run
+            skip(name, f"cannot build: {_why(e)}")
+            continue
+        dtype = getattr(getattr(env, "single_action_space", None), "dtype", None) or space.dtype
+        runner = Runner(name, env, np.ascontiguousarray(actions.astype(dtype)), note)
+        try:
+            # EnvPool takes its seed at construction and warns that reset(seed=) is ignored
+            env.reset() if name == "envpool" else env.reset(seed=args.seed)
+            runner.run(warmup)
+        except Exception as e:  # noqa: BLE001
+            skip(name, f"failed while warming up: {_why(e)}")
+            _close(env)
+            continue
+        runner.setup_s = time.perf_counter() - t0
+        runners.append(runner)
+    try:
+        for r in range(args.rounds):
+            k = r % max(1, len(runners))
+            for runner in runners[k:] + runners[:k]:  # a rotated order each round
+                if runner.failed:
+                    continue
+                try:
+                    seconds = runner.run(nstep)
+                except Exception as e:  # noqa: BLE001
+                    skip(runner.name, f"failed in round {r}: {_why(e)}")
+                    runner.failed = True
+                    continue
+                runner.seconds.append(seconds)
+                runner.steps_per_s.append(num_envs * nstep / seconds)
+    finally:
+        for runner in runners:
+            _close(runner.env)
+    results = []
+    for runner in runners:
+        if runner.failed:
+            continue
+        total = args.rounds * nstep * num_envs + warmup * num_envs
+        results.append({
+            "task": task, "num_envs": num_envs, "threads": args.threads, "contender": runner.name,
+            "note": runner.note, "steps_per_round": nstep, "warmup_steps": warmup,
+            "steps_per_s": statistics.median(runner.steps_per_s),
+            "steps_per_s_min": min(runner.steps_per_s), "steps_per_s_max": max(runner.steps_per_s),
+            "steps_per_s_rounds": runner.steps_per_s,
+            "steps_per_s_total": num_envs * nstep * len(runner.seconds) / sum(runner.seconds),
+            "episode_ends_per_1k_steps": 1000.0 * runner.ends / total,
+            "setup_s": runner.setup_s,
+        })
+    by_name = {res["contender"]: res for res in results}
+    for res in results:
+        for ref in ("envpool", "bare"):
+            other = by_name.get(ref)
+            res[f"vs_{ref}"] = None if other is None else res["steps_per_s"] / other["steps_per_s"]
+            # the median of per-round ratios: both sides of each ratio ran seconds apart,
+            # under the same load, so this is the steadier figure on a shared machine
+            res[f"vs_{ref}_paired"] = None if other is None else statistics.median(
+                a / b for a, b in zip(res["steps_per_s_rounds"], other["steps_per_s_rounds"]))
+    return results, skipped
+
+
+def _close(env) -> None:
+    try:
+        if env is not None:
+            env.close()
+    except Exception:  # noqa: BLE001 - closing is best effort in a benchmark
+        pass
+
+
+# -- machine, table, plot ----------------------------------------------------------
+def machine() -> dict[str, Any]:
+    """CPU, cores and package versions."""
+    from importlib import metadata
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), cpu)
+    except OSError:
+        pass
+    versions = {}
+    for pkg in ("mjvec", "mujoco", "gymnasium", "envpool", "numpy", "matplotlib"):
+        try:
+            versions[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            versions[pkg] = None
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except AttributeError:
+        usable = os.cpu_count()
+    return {"cpu": cpu, "logical_cores": os.cpu_count(), "usable_cores": usable,
+            "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
+            "platform": platform.platform(), "python": platform.python_version(), "versions": versions}
+
+
+def table(results: list[dict]) -> str:
+    head = f"{'task':<16}{'N':>5}  {'contender':<10}{'steps/s':>11}{'min':>10}{'max':>10}"
+    head += f"{'x envpool':>10}{'paired':>8}{'x bare':>8}{'paired':>8}{'ends/1k':>9}  note"
+    lines = [head, "-" * len(head)]
+    fmt = lambda x, spec: "-" if x is None else format(x, spec)  # noqa: E731
+    for r in results:
+        lines.append(
+            f"{r['task']:<16}{r['num_envs']:>5}  {r['contender']:<10}{r['steps_per_s']:>11,.0f}"
+            f"{r['steps_per_s_min']:>10,.0f}{r['steps_per_s_max']:>10,.0f}"
+            f"{fmt(r['vs_envpool'], '.2f'):>10}{fmt(r['vs_envpool_paired'], '.2f'):>8}"
+            f"{fmt(r['vs_bare'], '.2f'):>8}{fmt(r['vs_bare_paired'], '.2f'):>8}"
+            f"{r['episode_ends_per_1k_steps']:>9.1f}  {r['note']}")
+    return "\n".join(lines)
+
+
+def plot(results: list[dict], path: str, threads: int) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    tasks = list(dict.fromkeys(r["task"] for r in results))
+    fig, axes = plt.subplots(1, len(tasks), figsize=(5 * len(tasks), 4), squeeze=False)
+    for ax, task in zip(axes[0], tasks):
+        for name in CONTENDERS:
+            rows = sorted((r for r in results if r["task"] == task and r["contender"] == name),
+                          key=lambda r: r["num_envs"])
+            if rows:
+                ax.plot([r["num_envs"] for r in rows], [r["steps_per_s"] for r in rows], "o-", label=name)
+        ax.set(title=f"{task}, {threads} threads", xlabel="num_envs", ylabel="env-steps/s (median)")
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+# -- command line --------------------------------------------------------------------
+def _list(kind: Callable[[str], Any]) -> Callable[[str], list]:
+    return lambda text: [kind(x) for x in text.replace(",", " ").split()]
+
+
+def _contenders(text: str) -> list[str]:
+    names = _list(str)(text)
+    for name in names:
+        if name not in CONTENDERS:
+            from mjvec.validation import did_you_mean
+
+            raise argparse.ArgumentTypeError(
+                f"unknown contender {name!r}{did_you_mean(name, CONTENDERS)}; known: {', '.join(CONTENDERS)}")
+    return names
+
+
+def arg_parser(add_help: bool = True) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="mjvec bench", add_help=add_help,
+        description="Env-steps/s of mjvec, a bare mujoco.batch loop, EnvPool and Gymnasium's vector envs.")
+    p.add_argument("--tasks", type=_list(str), help=f"comma-separated (default: {','.join(FULL['tasks'])})")
+    p.add_argument("--num-envs", type=_list(int), help="comma-separated N (default: 16,64,256)")
+    p.add_argument("--threads", type=int, default=2, help="threads for mjvec, bare and EnvPool (default 2)")
+    p.add_argument("--contenders", type=_contenders, default=list(CONTENDERS),
+                   help=f"comma-separated subset of {','.join(CONTENDERS)} (default: all)")
+    p.add_argument("--rounds", type=int, help=f"interleaved timed rounds (default {FULL['rounds']}; --quick 2)")
+    p.add_argument("--steps", type=int, help="vector steps per contender per round"
+                   " (default: enough for --env-steps env-steps)")
+    p.add_argument("--env-steps", type=int, help="env-steps per contender per round when --steps is not"
+                   f" given (default {FULL['env_steps']}; --quick {QUICK['env_steps']})")
+    p.add_argument("--async-max-envs", type=int, default=64, help="run gym-async only for N <= this (default 64)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--no-verify", dest="verify", action="store_false",
+                   help="skip checking that the bare loop's observations equal mjvec's")
+    p.add_argument("--json", metavar="PATH", help="write results and machine description as JSON")
+    p.add_argument("--plot", metavar="PATH", help="write a PNG plot (needs matplotlib)")
+    p.add_argument("--quick", action="store_true", help="a small smoke run (< 1 min)")
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    defaults = QUICK if args.quick else FULL
+    args.tasks = args.tasks or defaults["tasks"]
+    args.num_envs = args.num_envs or defaults["num_envs"]
+    args.rounds = args.rounds or defaults["rounds"]
+    args.env_steps = args.env_steps or defaults["env_steps"]
+    args.warmup = defaults["warmup"]
+    for name in ("threads", "rounds", "async_max_envs"):
+        if getattr(args, name) < 1:
+            raise SystemExit(f"mjvec bench: --{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
+    if any(n < 1 for n in args.num_envs) or (args.steps is not None and args.steps < 1):
+        raise SystemExit("mjvec bench: --num-envs and --steps must be >= 1")
+    log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
+    warnings.filterwarnings("ignore", message=".*settotalmass.*")  # Gymnasium's MJCF files, MuJoCo 4.0
+
+    info = machine()
+    log(f"mjvec bench: {info['cpu']}, {info['usable_cores']} usable cores, threads={args.threads},"
+        f" contenders={','.join(args.contenders)}")
+    verify = []
+    if args.verify and {"mjvec", "bare"} <= set(args.contenders):
+        for task in args.tasks:
+            try:
+                check = check_bare_matches_mjvec(task, seed=args.seed)
+                log(f"verify {task}: bare loop == mjvec: {check['identical']} (max |obs diff|"
+                    f" {check['max_abs_obs_diff']:.3g}, {check['episode_ends']} episode ends compared)")
+            except Exception as e:  # noqa: BLE001
+                check = {"task": task, "identical": None, "error": _why(e)}
+                log(f"verify {task}: not checked ({check['error']})")
+            verify.append(check)
+
+    results, skipped = [], []
+    for task in args.tasks:
+        for num_envs in args.num_envs:
+            log(f"{task} N={num_envs}")
+            res, sk = bench_config(task, num_envs, args, log)
+            results += res
+            skipped += sk
+
+    info["load_average_end"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
+    print(f"\nenv-steps/s, median of {args.rounds} interleaved rounds; x envpool / x bare: ratio of medians;"
+          f" paired: median of the per-round ratios. {args.threads} threads for mjvec, bare and envpool;"
+          f" gym-sync is single-threaded by nature; gym-async runs one process per env and only for"
+          f" N <= {args.async_max_envs}. ends/1k: episode ends per 1000 env-steps.")
+    if info["load_average"]:  # not on Windows
+        print(f"machine: {info['cpu']}, {info['usable_cores']} usable cores; 1-min load average"
+              f" {info['load_average'][0]:.1f} at start, {info['load_average_end'][0]:.1f} at end")
+    print(table(results))
+    for s in skipped:
+        print(f"skipped: {s['task']} N={s['num_envs']} {s['contender']}: {s['reason']}")
+
+    if args.plot:
+        try:
+            plot(results, args.plot, args.threads)
+            print(f"plot: {args.plot}")
+        except ImportError as e:
+            print(f"plot skipped: matplotlib is not installed ({_why(e)}); pip install 'mjvec[bench]'")
+    if args.json:
+        config = {k: v for k, v in vars(args).items() if k not in ("json", "plot", "func", "command")}
+        with open(args.json, "w") as f:
+            json.dump({"machine": info, "config": config, "results": results, "skipped": skipped,
+                       "verify_bare_loop": verify}, f, indent=2)
+        print(f"json: {args.json}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``mjvec bench``: parse ``argv`` (``sys.argv[1:]`` when None) and run."""
+    return run(arg_parser().parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
