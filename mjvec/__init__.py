@@ -6,6 +6,7 @@
     obs, reward, terminated, truncated, info = env.step(env.action_space.sample())
 """
 
+from mjvec.mujoco_log import route_mujoco_warnings
 from mjvec.registration import TASKS, make, make_task, register_all
 from mjvec.task import Task
 from mjvec.vector_env import MjVecEnv
@@ -14,3 +15,4 @@ __all__ = ["MjVecEnv", "Task", "TASKS", "make", "make_task"]
 __version__ = "0.1.0"
 
 register_all()
+route_mujoco_warnings()  # MuJoCo's warnings to `logging`, once each; no MUJOCO_LOG.TXT

@@ -44,7 +44,12 @@ def check_actions(actions: Any, shape: tuple[int, ...]) -> np.ndarray:
     """
     if not isinstance(actions, np.ndarray):
         if hasattr(actions, "__array__") or isinstance(actions, (list, tuple)):
-            actions = np.asarray(actions)
+            try:
+                actions = np.asarray(actions)
+            except ValueError as e:  # ragged nested lists
+                raise ValueError(
+                    f"`actions` must be an array of shape {shape}, got a ragged {type(actions).__name__}: {e}"
+                ) from None
         else:
             raise TypeError(
                 f"`actions` must be a numpy array of shape {shape}, got {type(actions).__name__}"

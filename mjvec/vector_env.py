@@ -3,10 +3,17 @@
 The env owns spaces, seeding, episode bookkeeping (time limits, autoreset) and
 ``info``; the backend owns the simulations; the task owns observation, reward and
 termination. Nothing here loops over environments on the step path.
+
+Faults (docs/reliability.md): an environment whose simulation diverged ends its
+episode truncated, with ``info["diverged"]``, at its last finite observation, and
+is reset as any ended episode; ``diagnostics()`` counts what happened. An env is
+used from one thread at a time: a call that overlaps another raises.
 """
 
 from __future__ import annotations
 
+import functools
+import threading
 from typing import Any
 
 import numpy as np
@@ -16,9 +23,33 @@ from gymnasium.vector.utils import batch_space
 
 from mjvec import validation
 from mjvec.backends import make_backend
+from mjvec.backends.base import StepFaults
 from mjvec.task import NumpyRandom, Task
 
 __all__ = ["MjVecEnv"]
+
+
+def _exclusive(method):
+    """Refuse a call while another thread is inside a guarded method of the same env.
+
+    Serializing would hide a bug (two learners stepping one batch interleave their
+    episodes); a non-blocking lock costs well under a microsecond.
+    """
+
+    @functools.wraps(method)
+    def guarded(self, *args, **kwargs):
+        if not self._lock.acquire(blocking=False):
+            raise RuntimeError(
+                f"`{method.__name__}()` was called while another thread is inside `step()`,"
+                " `reset()` or `close()` of this MjVecEnv: an env may be used from one thread at a"
+                " time; give each thread its own env, or serialize the calls with your own lock"
+            )
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            self._lock.release()
+
+    return guarded
 
 
 def _autoreset_mode(mode: Any) -> AutoresetMode:
@@ -53,6 +84,10 @@ class MjVecEnv(VectorEnv):
     Observations, rewards, terminations and truncations are NumPy arrays with a
     leading ``num_envs`` axis; ``info`` is a dict of arrays, each with a boolean
     ``_key`` mask saying which environments it holds a value for.
+
+    An environment whose simulation diverges is truncated with ``info["diverged"]``
+    and reset (docs/reliability.md). An env cannot be pickled: send its constructor
+    (``functools.partial(mjvec.make, ...)``) to other processes instead.
     """
 
     def __init__(
@@ -101,9 +136,15 @@ class MjVecEnv(VectorEnv):
         self._elapsed = np.zeros(self.num_envs, dtype=np.int64)
         self._ended = np.zeros(self.num_envs, dtype=np.bool_)  # terminated or truncated, not yet reset
         self._needs_reset = True
+        # the observations last returned: the final observation of an env that diverges
+        self._last_obs = np.zeros(self.observation_space.shape, dtype=self.observation_space.dtype)
+        self._fault_counts: dict[str, np.ndarray] = {}  # per kind, occurrences per env
+        self._fault_messages: dict[str, str] = {}
+        self._lock = threading.Lock()
         self.closed = False
 
     # -- Gymnasium API -------------------------------------------------------------
+    @_exclusive
     def reset(self, *, seed: int | list[int | None] | None = None, options: dict | None = None):
         """Reset all environments, or those in ``options["reset_mask"]``.
 
@@ -124,11 +165,16 @@ class MjVecEnv(VectorEnv):
                 self._generators[i], _ = np_random(seeds[i])
         self._reset_envs(mask)
         self._needs_reset = False
-        obs = np.asarray(self.task.observe(self._xp, self._backend.data))
+        obs = np.array(self.task.observe(self._xp, self._backend.data))
+        # the others keep their observation; an env that diverged and awaits its reset
+        # has garbage state, and its last finite observation
+        obs[~mask] = self._last_obs[~mask]
+        np.copyto(self._last_obs, obs)
         info: dict[str, Any] = {}
         _add_info(info, self.task.reset_info(self._xp, self._backend.data), mask)
         return obs, info
 
+    @_exclusive
     def step(self, actions):
         """Step every environment with its row of ``actions``, shape ``(num_envs, action size)``."""
         self._check_open()
@@ -148,7 +194,7 @@ class MjVecEnv(VectorEnv):
         stepping = None if resetting is None else ~resetting
 
         before = self._backend.snapshot(task.before_step(xp, data))
-        self._backend.step(actions, stepping)
+        faults = self._backend.step(actions, stepping)
         self._elapsed += 1
         if resetting is not None:
             self._reset_envs(resetting)
@@ -159,13 +205,26 @@ class MjVecEnv(VectorEnv):
         terminated = np.array(terminated, dtype=np.bool_)
         truncated = self._truncated()
         info: dict[str, Any] = {}
+        diverged = self._diverged(faults, obs, stepping)
+        valid = stepping  # the envs whose step info is meaningful; None: all
+        if diverged is not None:
+            # the step's state is garbage: the episode ends, truncated, at its last
+            # finite observation, with no reward, and is reset as any ended episode
+            obs = np.array(obs)
+            obs[diverged] = self._last_obs[diverged]
+            reward[diverged] = 0.0
+            terminated[diverged] = False
+            truncated[diverged] = True
+            valid = ~diverged if stepping is None else stepping & ~diverged
+            _add_info(info, {"diverged": diverged}, diverged)
         if resetting is not None:
             reward[resetting] = 0.0
             terminated[resetting] = False
             truncated[resetting] = False
-            _add_info(info, step_info, stepping)
+            _add_info(info, step_info, valid)
             _add_info(info, task.reset_info(xp, data), resetting)
             self._ended = terminated | truncated
+            np.copyto(self._last_obs, obs)
             return obs, reward, terminated, truncated, info
 
         done = terminated | truncated
@@ -175,7 +234,7 @@ class MjVecEnv(VectorEnv):
             for i in np.flatnonzero(done):
                 final_obs[i] = obs[i]
             final_info: dict[str, Any] = {}
-            _add_info(final_info, step_info, done)
+            _add_info(final_info, step_info, done if valid is None else done & valid)
             self._reset_envs(done)
             obs = np.asarray(task.observe(xp, data))
             _add_info(info, step_info, ~done)
@@ -184,14 +243,67 @@ class MjVecEnv(VectorEnv):
             _add_info(info, task.reset_info(xp, data), done)
             done = np.zeros_like(done)
         else:
-            _add_info(info, step_info, None)
+            _add_info(info, step_info, valid)
         self._ended = done
+        np.copyto(self._last_obs, obs)
         return obs, reward, terminated, truncated, info
 
+    def diagnostics(self) -> dict[str, dict[str, Any]]:
+        """What went wrong since the env was made, per kind of fault.
+
+        Returns ``{kind: {"count": int, "env_ids": [int, ...]}}`` (with ``"message"``
+        where the engine gave one) for the kinds that occurred: ``"diverged"``
+        (episodes ended by a divergence), MuJoCo's warnings (``"badqpos"``,
+        ``"badqvel"``, ``"badqacc"``, ``"badctrl"``: substeps at which the check
+        fired; ``"contactfull"``, ``"cnstrfull"``, ``"inertia"``, which end no
+        episode), ``"simulation_error"`` and ``"nonfinite_observation"``.
+        """
+        out = {}
+        for kind, counts in self._fault_counts.items():
+            out[kind] = {"count": int(counts.sum()), "env_ids": np.flatnonzero(counts).tolist()}
+            if kind in self._fault_messages:
+                out[kind]["message"] = self._fault_messages[kind]
+        return out
+
+    @_exclusive
     def close_extras(self, **kwargs: Any) -> None:
         self._backend.close()
 
+    def __getstate__(self):
+        raise TypeError(
+            f"an MjVecEnv cannot be pickled or copied: it holds MuJoCo's native thread pool and"
+            f" {self.num_envs} live simulations. To create one in another process (multiprocessing,"
+            " Ray), send its constructor instead, e.g. `functools.partial(mjvec.make, env_id, num_envs)`"
+        )
+
     # -- helpers ---------------------------------------------------------------
+    def _diverged(
+        self, faults: StepFaults | None, obs: np.ndarray, stepping: np.ndarray | None
+    ) -> np.ndarray | None:
+        """The stepped envs whose simulation diverged in this step, or None; counts faults."""
+        if faults is None and np.isfinite(obs).all():
+            return None
+        nonfinite = ~np.isfinite(obs.reshape(self.num_envs, -1)).all(axis=1)
+        flagged = np.zeros_like(nonfinite) if faults is None else faults.diverged
+        diverged = flagged | nonfinite
+        if stepping is not None:
+            diverged &= stepping  # the others were not stepped
+        counts = {"diverged": diverged}
+        if (nonfinite & ~flagged).any():
+            # no check of the engine fired: the non-finite observation is the evidence
+            counts["nonfinite_observation"] = nonfinite & ~flagged
+        if faults is not None:
+            counts.update(faults.counts)
+        for kind, c in counts.items():
+            if not c.any():
+                continue
+            if kind not in self._fault_counts:
+                self._fault_counts[kind] = np.zeros(self.num_envs, dtype=np.int64)
+            self._fault_counts[kind] += c
+        if faults is not None:
+            self._fault_messages.update(faults.messages)
+        return diverged if diverged.any() else None
+
     def _truncated(self) -> np.ndarray:
         if self.max_episode_steps is None:
             return np.zeros(self.num_envs, dtype=np.bool_)

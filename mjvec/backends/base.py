@@ -2,11 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 
-__all__ = ["Backend"]
+__all__ = ["Backend", "StepFaults"]
+
+
+class StepFaults(NamedTuple):
+    """What went wrong in the simulations of one vector step.
+
+    ``diverged`` marks the simulations whose state can no longer be trusted (the
+    env ends their episodes and resets them); ``counts`` holds, per kind of fault
+    (``"badqvel"``, ``"simulation_error"``, ...), how often it occurred in each
+    simulation, shaped ``(num_envs,)``; ``messages`` the last message per kind, where
+    the engine gave one.
+    """
+
+    diverged: np.ndarray
+    counts: dict[str, np.ndarray]
+    messages: dict[str, str]
 
 
 class Backend(Protocol):
@@ -24,8 +39,12 @@ class Backend(Protocol):
     def snapshot(self, values: dict[str, Any]) -> dict[str, Any]:
         """Detach values computed from ``data`` so the next step cannot change them."""
 
-    def step(self, action: np.ndarray, mask: np.ndarray | None) -> None:
-        """Write ``action`` into the masked simulations and advance them ``frame_skip`` substeps."""
+    def step(self, action: np.ndarray, mask: np.ndarray | None) -> StepFaults | None:
+        """Write ``action`` into the masked simulations and advance them ``frame_skip`` substeps.
+
+        Returns None when nothing went wrong (the common case, checked cheaply), or the
+        step's ``StepFaults``. A simulation that fails does not stop the others.
+        """
 
     def reset(self, mask: np.ndarray, rng: Any) -> None:
         """Reset the masked simulations to fresh states drawn with ``rng`` and run ``mj_forward``."""

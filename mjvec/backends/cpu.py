@@ -4,10 +4,17 @@ One ``Batch`` holds one MjData per environment (``persistent=True``); a vector
 step is one native call that runs ``frame_skip`` substeps of every stepped
 environment on ``nthread`` threads. Results are bit-identical to a loop of
 ``mj_step`` over one MjData per environment, at any thread count.
+
+Divergence: MuJoCo's own auto-reset is disabled on the backend's copy of the
+model, so a diverged simulation keeps its bad state instead of silently restarting
+from ``qpos0``; the engine's per-simulation warning counters (bad qpos, qvel,
+qacc, ctrl) and ``SimulationError`` say which simulations diverged in a step, and
+the env resets them with the task's own reset. See docs/reliability.md.
 """
 
 from __future__ import annotations
 
+import copy
 import os
 import types
 from typing import Any
@@ -16,7 +23,16 @@ import mujoco
 import numpy as np
 from mujoco import batch as mj_batch
 
+from mjvec.backends.base import StepFaults
+
 __all__ = ["CpuBackend", "default_nthread"]
+
+# mjtWarning names by index ("inertia", ..., "badctrl"), as in MjData.warning
+WARNINGS = tuple(
+    mujoco.mjtWarning(i).name.removeprefix("mjWARN_").lower() for i in range(mujoco.mjtWarning.mjNWARNING)
+)
+# the warnings of mj_checkPos/Vel/Acc and bad controls: the state is no longer valid
+_DIVERGED = np.array([w in ("badqpos", "badqvel", "badqacc", "badctrl") for w in WARNINGS])
 
 # Fields the engine computes only when something asks: mj_rnePostConstraint
 # fills them, which mj_forward runs only for models with acceleration sensors.
@@ -82,8 +98,14 @@ class CpuBackend:
                     " the task must keep the MjSpec it was compiled from (`task.spec`)"
                 )
             model = with_rne_post_constraint(task.spec)
+        else:
+            model = copy.copy(model)
+        # a diverged simulation is reset by the env, with the task's reset, not by the engine
+        model.opt.disableflags |= mujoco.mjtDisableBit.mjDSBL_AUTORESET
         self.model = model
         self._batch = mj_batch.Batch(model, num_envs, self.nthread, persistent=True)
+        # occurrences of each mjtWarning per simulation: (num_envs, mjNWARNING), zeroed once read
+        self._warnings = self._batch.warning[..., 1]
         bound = {f: self._batch.bind(f) for f in fields}
         self._ctrl = self._batch.bind("ctrl")
         self._qpos = self._batch.bind("qpos")
@@ -102,16 +124,47 @@ class CpuBackend:
     def snapshot(self, values: dict[str, Any]) -> dict[str, Any]:
         return {k: np.array(v) for k, v in values.items()}
 
-    def step(self, action: np.ndarray, mask: np.ndarray | None) -> None:
+    def step(self, action: np.ndarray, mask: np.ndarray | None) -> StepFaults | None:
         if mask is None:
             self._ctrl[:] = action
         else:
             self._ctrl[mask] = action[mask]
-        self._batch.step(mask, nstep=self.task.frame_skip)
+        errors: dict[int, str] = {}
+        self._call(self._batch.step, mask, errors, nstep=self.task.frame_skip)
         if self._on_demand:
             self._save(self._derived, mask)
-            self._batch.forward(mask)
+            self._call(self._batch.forward, mask, errors)
             self._save(self._on_demand, mask)
+        if not errors and not self._warnings.any():
+            return None
+        return self._faults(errors)
+
+    def _call(self, call, mask: np.ndarray | None, errors: dict[int, str], **kwargs) -> None:
+        """``call(mask)``; the simulations that raise are recorded in ``errors``.
+
+        The others ran to completion: ``SimulationError`` is raised after the call.
+        """
+        try:
+            call(mask, **kwargs)
+        except mj_batch.SimulationError as e:
+            for i in e.ids.tolist():
+                errors.setdefault(i, self._batch.error(i))
+
+    def _faults(self, errors: dict[int, str]) -> StepFaults:
+        warnings = self._warnings
+        diverged = (warnings[:, _DIVERGED] > 0).any(axis=1)
+        counts = {
+            name: warnings[:, k].astype(np.int64) for k, name in enumerate(WARNINGS) if warnings[:, k].any()
+        }
+        messages = {}
+        if errors:
+            ids = np.fromiter(errors, dtype=np.int64)
+            diverged[ids] = True
+            counts["simulation_error"] = np.zeros(self.num_envs, dtype=np.int64)
+            counts["simulation_error"][ids] = 1
+            messages["simulation_error"] = errors[int(ids[-1])]
+        warnings[...] = 0  # written through to each MjData: the next step counts anew
+        return StepFaults(diverged, counts, messages)
 
     def reset(self, mask: np.ndarray, rng: Any) -> None:
         # mj_resetData, the task's fresh state, mj_forward: Gymnasium's reset order
