@@ -69,7 +69,7 @@ class Hopper(Task):
         ctrl_cost_weight: float = 1e-3,
         healthy_reward: float = 1.0,
         terminate_when_unhealthy: bool = True,
-        healthy_state_range: tuple[float, float] = (-100.0, 100.0),
+        healthy_state_range: tuple[float, float] | None = (-100.0, 100.0),
         healthy_z_range: tuple[float, float] = (0.7, float("inf")),
         healthy_angle_range: tuple[float, float] = (-0.2, 0.2),
         reset_noise_scale: float = 5e-3,
@@ -89,15 +89,17 @@ class Hopper(Task):
         self.single_observation_space = self.observation_box(self.model.nq + self.model.nv - self._skip)
 
     def is_healthy(self, xp, data):
-        """``(n,)`` bool: state, z and angle inside their healthy ranges."""
+        """``(n,)`` bool: state (if it has a range), z and angle inside their healthy ranges."""
         z, angle = data.qpos[:, 1], data.qpos[:, 2]
-        state = xp.concatenate((data.qpos[:, 2:], data.qvel), axis=-1)
-        min_state, max_state = self._healthy_state_range
         min_z, max_z = self._healthy_z_range
         min_angle, max_angle = self._healthy_angle_range
-        healthy_state = xp.all(xp.logical_and(min_state < state, state < max_state), axis=-1)
         healthy_z = xp.logical_and(min_z < z, z < max_z)
         healthy_angle = xp.logical_and(min_angle < angle, angle < max_angle)
+        if self._healthy_state_range is None:  # Walker2d
+            return healthy_z & healthy_angle
+        state = xp.concatenate((data.qpos[:, 2:], data.qvel), axis=-1)
+        min_state, max_state = self._healthy_state_range
+        healthy_state = xp.all(xp.logical_and(min_state < state, state < max_state), axis=-1)
         return healthy_state & healthy_z & healthy_angle
 
     def before_step(self, xp, data):

@@ -48,7 +48,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mjvec.task import Task
+from mjvec.envs.hopper import Hopper
 
 DEFAULT_CAMERA_CONFIG = {
     "trackbodyid": 2,
@@ -58,8 +58,8 @@ DEFAULT_CAMERA_CONFIG = {
 }
 
 
-class Walker2d(Task):
-    fields = ()
+class Walker2d(Hopper):
+    """Hopper's task on a two-legged walker: its healthy test has no state range."""
 
     def __init__(
         self,
@@ -75,64 +75,17 @@ class Walker2d(Task):
         reset_noise_scale: float = 5e-3,
         exclude_current_positions_from_observation: bool = True,
     ):
-        self.default_camera_config = default_camera_config
-        self._forward_reward_weight = forward_reward_weight
-        self._ctrl_cost_weight = ctrl_cost_weight
-        self._healthy_reward = healthy_reward
-        self._terminate_when_unhealthy = terminate_when_unhealthy
-        self._healthy_z_range = healthy_z_range
-        self._healthy_angle_range = healthy_angle_range
-        self._reset_noise_scale = reset_noise_scale
-        self._skip = 1 if exclude_current_positions_from_observation else 0
-        super().__init__(self.load_xml(xml_file), frame_skip)
-        self.single_observation_space = self.observation_box(self.model.nq + self.model.nv - self._skip)
-
-    def is_healthy(self, xp, data):
-        """``(n,)`` bool: z and angle inside their healthy ranges."""
-        z, angle = data.qpos[:, 1], data.qpos[:, 2]
-        min_z, max_z = self._healthy_z_range
-        min_angle, max_angle = self._healthy_angle_range
-        healthy_z = xp.logical_and(min_z < z, z < max_z)
-        healthy_angle = xp.logical_and(min_angle < angle, angle < max_angle)
-        return healthy_z & healthy_angle
-
-    def before_step(self, xp, data):
-        return {"x_position": data.qpos[:, 0]}
-
-    def observe(self, xp, data):
-        return xp.concatenate((data.qpos[:, self._skip :], xp.clip(data.qvel, -10, 10)), axis=-1)
-
-    def evaluate(self, xp, data, action, before):
-        x_position = data.qpos[:, 0]
-        x_velocity = (x_position - before["x_position"]) / self.dt
-        is_healthy = self.is_healthy(xp, data)
-        forward_reward = self._forward_reward_weight * x_velocity
-        # bool * weight: a float (or int) array, as Gymnasium's `is_healthy * w`
-        healthy_reward = is_healthy * self._healthy_reward
-        ctrl_cost = self._ctrl_cost_weight * xp.sum(xp.square(action), axis=-1)
-        reward = forward_reward + healthy_reward - ctrl_cost
-        if self._terminate_when_unhealthy:
-            terminated = xp.logical_not(is_healthy)
-        else:
-            terminated = xp.zeros(x_position.shape, dtype=bool)
-        info = {
-            "x_position": x_position,
-            "z_distance_from_origin": data.qpos[:, 1] - self.init_qpos[1],
-            "x_velocity": x_velocity,
-            "reward_forward": forward_reward,
-            "reward_ctrl": -ctrl_cost,
-            "reward_survive": healthy_reward,
-        }
-        return reward, terminated, info
-
-    def reset_state(self, xp, rng, init_qpos, init_qvel):
-        s = self._reset_noise_scale
-        qpos = init_qpos + rng.uniform(low=-s, high=s, size=self.model.nq)
-        qvel = init_qvel + rng.uniform(low=-s, high=s, size=self.model.nv)
-        return qpos, qvel
-
-    def reset_info(self, xp, data):
-        return {
-            "x_position": data.qpos[:, 0],
-            "z_distance_from_origin": data.qpos[:, 1] - self.init_qpos[1],
-        }
+        super().__init__(
+            xml_file=xml_file,
+            frame_skip=frame_skip,
+            default_camera_config=default_camera_config,
+            forward_reward_weight=forward_reward_weight,
+            ctrl_cost_weight=ctrl_cost_weight,
+            healthy_reward=healthy_reward,
+            terminate_when_unhealthy=terminate_when_unhealthy,
+            healthy_state_range=None,
+            healthy_z_range=healthy_z_range,
+            healthy_angle_range=healthy_angle_range,
+            reset_noise_scale=reset_noise_scale,
+            exclude_current_positions_from_observation=exclude_current_positions_from_observation,
+        )
