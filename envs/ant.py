@@ -41,7 +41,8 @@ Gymnasium v5's: ``xml_file``, ``frame_skip``, ``default_camera_config``,
 ``exclude_current_positions_from_observation``, ``include_cfrc_ext_in_observation``.
 
 ## Version History
-v5: Gymnasium's Ant-v5; ``cfrc_ext`` as documented in the README's parity section.
+v5: Gymnasium's Ant-v5, number for number except what comes from ``cfrc_ext`` (its
+observation entries, ``reward_contact`` and so the reward): see docs/parity.md.
 """
 
 from __future__ import annotations
