@@ -106,11 +106,9 @@ def _make_env(name: str, task: str, num_envs: int, nthread: int, seed: int):
 
 def _action_pool(task: str, num_envs: int, pool: int, seed: int) -> tuple[np.ndarray, Any]:
     """``pool`` batches of uniform random actions in the task's action space (float64)."""
-    import gymnasium
+    import mjvec
 
-    env = gymnasium.make(task)
-    space = env.action_space
-    env.close()
+    space = mjvec.make_task(task).single_action_space
     rng = np.random.default_rng(seed)
     return rng.uniform(space.low, space.high, (pool, num_envs, *space.shape)), space
 

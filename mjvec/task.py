@@ -21,6 +21,7 @@ and, for the environments being reset::
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from typing import Any, Callable, Mapping, Sequence
 
@@ -41,9 +42,12 @@ def gymnasium_asset(xml_file: str) -> str:
         return xml_file
     if xml_file.startswith("~"):
         return os.path.expanduser(xml_file)
-    import gymnasium.envs.mujoco as gym_mujoco
-
-    path = os.path.join(os.path.dirname(gym_mujoco.__file__), "assets", xml_file)
+    # found, not imported: gymnasium.envs.mujoco imports its renderer (imageio) on import
+    spec = importlib.util.find_spec("gymnasium")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError("gymnasium is not installed: it ships the MJCF files of the v5 tasks")
+    assets = os.path.join(spec.submodule_search_locations[0], "envs", "mujoco", "assets")
+    path = os.path.join(assets, xml_file)
     if not os.path.exists(path):
         raise OSError(f"`xml_file` {xml_file!r} does not exist (looked for {path})")
     return path
