@@ -51,6 +51,7 @@ from mjvec.task import Task, norm
 
 
 class Ant(Task):
+    velocity_noise = "normal"
     fields = ("xpos", "cfrc_ext")
 
     def __init__(
@@ -78,7 +79,7 @@ class Ant(Task):
         self._terminate_when_unhealthy = terminate_when_unhealthy
         self._healthy_z_range = healthy_z_range
         self._contact_force_range = contact_force_range
-        self._reset_noise_scale = reset_noise_scale
+        self.reset_noise_scale = reset_noise_scale
         self._skip = 2 if exclude_current_positions_from_observation else 0
         self._include_cfrc_ext = include_cfrc_ext_in_observation
         super().__init__(self.load_xml(xml_file), frame_skip)
@@ -135,12 +136,6 @@ class Ant(Task):
             "reward_survive": healthy_reward,
         }
         return reward, terminated, info
-
-    def reset_state(self, xp, rng, init_qpos, init_qvel):
-        s = self._reset_noise_scale
-        qpos = init_qpos + rng.uniform(low=-s, high=s, size=self.model.nq)
-        qvel = init_qvel + s * rng.standard_normal(self.model.nv)
-        return qpos, qvel
 
     def reset_info(self, xp, data):
         return {

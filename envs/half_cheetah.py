@@ -42,6 +42,7 @@ from mjvec.task import Task
 
 
 class HalfCheetah(Task):
+    velocity_noise = "normal"
     fields = ()
 
     def __init__(
@@ -57,7 +58,7 @@ class HalfCheetah(Task):
         self.default_camera_config = default_camera_config or {"distance": 4.0}
         self._forward_reward_weight = forward_reward_weight
         self._ctrl_cost_weight = ctrl_cost_weight
-        self._reset_noise_scale = reset_noise_scale
+        self.reset_noise_scale = reset_noise_scale
         self._skip = 1 if exclude_current_positions_from_observation else 0
         super().__init__(self.load_xml(xml_file), frame_skip)
         self.single_observation_space = self.observation_box(self.model.nq + self.model.nv - self._skip)
@@ -81,12 +82,6 @@ class HalfCheetah(Task):
             "reward_ctrl": -ctrl_cost,
         }
         return reward, xp.zeros(x_position.shape, dtype=bool), info
-
-    def reset_state(self, xp, rng, init_qpos, init_qvel):
-        s = self._reset_noise_scale
-        qpos = init_qpos + rng.uniform(low=-s, high=s, size=self.model.nq)
-        qvel = init_qvel + s * rng.standard_normal(self.model.nv)
-        return qpos, qvel
 
     def reset_info(self, xp, data):
         return {"x_position": data.qpos[:, 0]}

@@ -83,7 +83,7 @@ class Hopper(Task):
         self._healthy_state_range = healthy_state_range
         self._healthy_z_range = healthy_z_range
         self._healthy_angle_range = healthy_angle_range
-        self._reset_noise_scale = reset_noise_scale
+        self.reset_noise_scale = reset_noise_scale
         self._skip = 1 if exclude_current_positions_from_observation else 0
         super().__init__(self.load_xml(xml_file), frame_skip)
         self.single_observation_space = self.observation_box(self.model.nq + self.model.nv - self._skip)
@@ -130,12 +130,6 @@ class Hopper(Task):
             "reward_survive": healthy_reward,
         }
         return reward, terminated, info
-
-    def reset_state(self, xp, rng, init_qpos, init_qvel):
-        s = self._reset_noise_scale
-        qpos = init_qpos + rng.uniform(low=-s, high=s, size=self.model.nq)
-        qvel = init_qvel + rng.uniform(low=-s, high=s, size=self.model.nv)
-        return qpos, qvel
 
     def reset_info(self, xp, data):
         return {

@@ -63,7 +63,7 @@ import numpy as np
 
 from mjvec.task import Task, norm
 
-__all__ = ["Humanoid", "humanoid_observation", "humanoid_observation_size", "squared_sum"]
+__all__ = ["Humanoid", "humanoid_observation", "humanoid_observation_size", "included_parts", "squared_sum"]
 
 DEFAULT_CAMERA_CONFIG = {
     "trackbodyid": 1,
@@ -71,6 +71,11 @@ DEFAULT_CAMERA_CONFIG = {
     "lookat": np.array((0.0, 0.0, 2.0)),
     "elevation": -20.0,
 }
+
+
+def included_parts(cinert, cvel, qfrc_actuator, cfrc_ext) -> tuple[bool, bool, bool, bool]:
+    """Which optional parts the observation has; as Gymnasium's ``is True`` test, only True counts."""
+    return tuple(flag is True for flag in (cinert, cvel, qfrc_actuator, cfrc_ext))
 
 
 def humanoid_observation_size(model, skip: int, include: tuple[bool, bool, bool, bool]) -> int:
@@ -136,17 +141,13 @@ class Humanoid(Task):
         self._healthy_reward = healthy_reward
         self._terminate_when_unhealthy = terminate_when_unhealthy
         self._healthy_z_range = healthy_z_range
-        self._reset_noise_scale = reset_noise_scale
+        self.reset_noise_scale = reset_noise_scale
         self._skip = 2 if exclude_current_positions_from_observation else 0
-        # Gymnasium tests `is True`: only the value True includes a part
-        self._include = tuple(
-            flag is True
-            for flag in (
-                include_cinert_in_observation,
-                include_cvel_in_observation,
-                include_qfrc_actuator_in_observation,
-                include_cfrc_ext_in_observation,
-            )
+        self._include = included_parts(
+            include_cinert_in_observation,
+            include_cvel_in_observation,
+            include_qfrc_actuator_in_observation,
+            include_cfrc_ext_in_observation,
         )
         super().__init__(self.load_xml(xml_file), frame_skip)
         self._body_mass = self.model.body_mass.copy()
@@ -190,12 +191,6 @@ class Humanoid(Task):
             "reward_contact": -contact_cost,
         }
         return reward, terminated, info
-
-    def reset_state(self, xp, rng, init_qpos, init_qvel):
-        s = self._reset_noise_scale
-        qpos = init_qpos + rng.uniform(low=-s, high=s, size=self.model.nq)
-        qvel = init_qvel + rng.uniform(low=-s, high=s, size=self.model.nv)
-        return qpos, qvel
 
     def reset_info(self, xp, data):
         return {

@@ -57,7 +57,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mjvec.envs.humanoid import humanoid_observation, humanoid_observation_size, squared_sum
+from mjvec.envs.humanoid import humanoid_observation, humanoid_observation_size, included_parts, squared_sum
 from mjvec.task import Task
 
 __all__ = ["HumanoidStandup"]
@@ -94,17 +94,13 @@ class HumanoidStandup(Task):
         self._ctrl_cost_weight = ctrl_cost_weight
         self._impact_cost_weight = impact_cost_weight
         self._impact_cost_range = impact_cost_range
-        self._reset_noise_scale = reset_noise_scale
+        self.reset_noise_scale = reset_noise_scale
         self._skip = 2 if exclude_current_positions_from_observation else 0
-        # Gymnasium tests `is True`: only the value True includes a part
-        self._include = tuple(
-            flag is True
-            for flag in (
-                include_cinert_in_observation,
-                include_cvel_in_observation,
-                include_qfrc_actuator_in_observation,
-                include_cfrc_ext_in_observation,
-            )
+        self._include = included_parts(
+            include_cinert_in_observation,
+            include_cvel_in_observation,
+            include_qfrc_actuator_in_observation,
+            include_cfrc_ext_in_observation,
         )
         super().__init__(self.load_xml(xml_file), frame_skip)
         self.single_observation_space = self.observation_box(
@@ -129,12 +125,6 @@ class HumanoidStandup(Task):
             "reward_impact": -quad_impact_cost,
         }
         return reward, xp.zeros(uph_cost.shape, dtype=bool), info
-
-    def reset_state(self, xp, rng, init_qpos, init_qvel):
-        s = self._reset_noise_scale
-        qpos = init_qpos + rng.uniform(low=-s, high=s, size=self.model.nq)
-        qvel = init_qvel + rng.uniform(low=-s, high=s, size=self.model.nv)
-        return qpos, qvel
 
     def reset_info(self, xp, data):
         return {

@@ -46,6 +46,7 @@ from mjvec.task import Task
 
 
 class InvertedDoublePendulum(Task):
+    velocity_noise = "normal"
     fields = ("site_xpos", "qfrc_constraint")
 
     def __init__(
@@ -58,7 +59,7 @@ class InvertedDoublePendulum(Task):
     ):
         self.default_camera_config = default_camera_config
         self._healthy_reward = healthy_reward
-        self._reset_noise_scale = reset_noise_scale
+        self.reset_noise_scale = reset_noise_scale
         super().__init__(self.load_xml(xml_file), frame_skip)
         model = self.model
         self.single_observation_space = self.observation_box(1 + 2 * (model.nq - 1) + model.nv + 1)
@@ -91,8 +92,3 @@ class InvertedDoublePendulum(Task):
         }
         return reward, terminated, info
 
-    def reset_state(self, xp, rng, init_qpos, init_qvel):
-        s = self._reset_noise_scale
-        qpos = init_qpos + rng.uniform(low=-s, high=s, size=self.model.nq)
-        qvel = init_qvel + rng.standard_normal(self.model.nv) * s
-        return qpos, qvel

@@ -55,7 +55,7 @@ class InvertedPendulum(Task):
         reset_noise_scale: float = 0.01,
     ):
         self.default_camera_config = default_camera_config
-        self._reset_noise_scale = reset_noise_scale
+        self.reset_noise_scale = reset_noise_scale
         super().__init__(self.load_xml(xml_file), frame_skip)
         self.single_observation_space = self.observation_box(self.model.nq + self.model.nv)
 
@@ -71,8 +71,3 @@ class InvertedPendulum(Task):
         reward = xp.logical_not(terminated).astype(int)
         return reward, terminated, {"reward_survive": reward}
 
-    def reset_state(self, xp, rng, init_qpos, init_qvel):
-        s = self._reset_noise_scale
-        qpos = init_qpos + rng.uniform(low=-s, high=s, size=self.model.nq)
-        qvel = init_qvel + rng.uniform(low=-s, high=s, size=self.model.nv)
-        return qpos, qvel

@@ -57,7 +57,7 @@ class Swimmer(Task):
         self.default_camera_config = default_camera_config
         self._forward_reward_weight = forward_reward_weight
         self._ctrl_cost_weight = ctrl_cost_weight
-        self._reset_noise_scale = reset_noise_scale
+        self.reset_noise_scale = reset_noise_scale
         self._skip = 2 if exclude_current_positions_from_observation else 0
         super().__init__(self.load_xml(xml_file), frame_skip)
         self.single_observation_space = self.observation_box(self.model.nq + self.model.nv - self._skip)
@@ -85,12 +85,6 @@ class Swimmer(Task):
             "reward_ctrl": -ctrl_cost,
         }
         return reward, xp.zeros(x_velocity.shape, dtype=bool), info
-
-    def reset_state(self, xp, rng, init_qpos, init_qvel):
-        s = self._reset_noise_scale
-        qpos = init_qpos + rng.uniform(low=-s, high=s, size=self.model.nq)
-        qvel = init_qvel + rng.uniform(low=-s, high=s, size=self.model.nv)
-        return qpos, qvel
 
     def reset_info(self, xp, data):
         return {

@@ -108,8 +108,9 @@ class Task:
 
     Subclasses set ``fields`` (the MjData fields their functions read besides
     ``qpos`` and ``qvel``, so the CPU backend binds only those), build the model in
-    ``__init__`` through ``Task.__init__``, set ``single_observation_space``, and implement ``observe``, ``evaluate``
-    and ``reset_state``; ``before_step`` and ``reset_info`` are optional.
+    ``__init__`` through ``Task.__init__``, set ``single_observation_space``, and
+    implement ``observe`` and ``evaluate``; ``before_step``, ``reset_info`` and
+    ``reset_state`` (by default Gymnasium's reset noise) are optional.
 
     Attributes:
       model: the compiled ``mujoco.MjModel`` (shared by all environments).
@@ -122,6 +123,10 @@ class Task:
 
     #: MjData fields the task reads besides ``qpos`` and ``qvel``.
     fields: tuple[str, ...] = ()
+    #: Scale of the default ``reset_state``'s noise.
+    reset_noise_scale: float = 0.0
+    #: Distribution of the default ``reset_state``'s velocity noise: "uniform" or "normal".
+    velocity_noise: str = "uniform"
 
     def __init__(
         self,
@@ -171,8 +176,19 @@ class Task:
         raise NotImplementedError
 
     def reset_state(self, xp, rng, init_qpos, init_qvel):
-        """``(qpos (n, nq), qvel (n, nv))`` of the environments being reset."""
-        raise NotImplementedError
+        """``(qpos (n, nq), qvel (n, nv))`` of the environments being reset.
+
+        By default Gymnasium's MuJoCo reset noise: ``qpos0 + U(-s, s)`` and
+        ``U(-s, s)`` velocities, or ``s * N(0, 1)`` with ``velocity_noise = "normal"``,
+        ``s = reset_noise_scale``, drawn in that order from each env's stream.
+        """
+        s = self.reset_noise_scale
+        qpos = init_qpos + rng.uniform(low=-s, high=s, size=self.model.nq)
+        if self.velocity_noise == "normal":
+            qvel = init_qvel + s * rng.standard_normal(self.model.nv)
+        else:
+            qvel = init_qvel + rng.uniform(low=-s, high=s, size=self.model.nv)
+        return qpos, qvel
 
     def reset_info(self, xp, data) -> dict[str, Any]:
         """``info`` after a reset, as the Gymnasium env's ``_get_reset_info``."""
