@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import inspect
 from typing import Any, NamedTuple
 
 import gymnasium
@@ -62,19 +63,15 @@ def make_task(env_id: str, **task_kwargs: Any) -> Task:
     entry = _entry(env_id)
     module, cls = entry.task.split(":")
     task_cls = getattr(importlib.import_module(module), cls)
-    try:
-        return task_cls(**task_kwargs)
-    except TypeError as e:
-        if "unexpected keyword argument" in str(e):
-            import inspect
-
-            known = [p for p in inspect.signature(task_cls).parameters]
-            bad = str(e).split("'")[1] if "'" in str(e) else ""
+    # checked against the signature, so a TypeError from inside the task is not mistaken for one
+    known = list(inspect.signature(task_cls).parameters)
+    for name in task_kwargs:
+        if name not in known:
             raise TypeError(
-                f"{entry.name} got an unexpected keyword argument {bad!r}{validation.did_you_mean(bad, known)};"
+                f"{entry.name} got an unexpected keyword argument {name!r}{validation.did_you_mean(name, known)};"
                 f" its arguments are {known}"
-            ) from None
-        raise
+            )
+    return task_cls(**task_kwargs)
 
 
 _DEFAULT = object()
