@@ -6,12 +6,25 @@
     obs, reward, terminated, truncated, info = env.step(env.action_space.sample())
 """
 
+from mjvec.actions import ActionSpec
 from mjvec.mujoco_log import route_mujoco_warnings
+from mjvec.randomize import LogUniform, Normal, Randomization, Uniform
 from mjvec.registration import TASKS, make, make_task, register_all
 from mjvec.task import Task
 from mjvec.vector_env import MjVecEnv
 
-__all__ = ["MjVecEnv", "Task", "TASKS", "make", "make_task"]
+__all__ = [
+    "ActionSpec",
+    "LogUniform",
+    "MjVecEnv",
+    "Normal",
+    "Randomization",
+    "TASKS",
+    "Task",
+    "Uniform",
+    "make",
+    "make_task",
+]
 __version__ = "0.1.0"
 
 register_all()

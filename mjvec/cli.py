@@ -1,4 +1,5 @@
-"""The ``mjvec`` command: ``mjvec envs`` lists the tasks, ``mjvec bench`` measures them."""
+"""The ``mjvec`` command: ``mjvec envs`` lists the tasks, ``mjvec bench`` measures them,
+``mjvec train`` trains an agent, ``mjvec render`` films one."""
 
 from __future__ import annotations
 
@@ -37,6 +38,13 @@ def bench(args: argparse.Namespace) -> int:
     return bench_module.run(args)
 
 
+def train(args: argparse.Namespace) -> int:
+    from mjvec import train as train_module
+
+    warnings.filterwarnings("ignore", message=".*settotalmass.*")  # Gymnasium's MJCF files, MuJoCo 4.0
+    return train_module.run(args)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="mjvec", description=__doc__)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -49,6 +57,18 @@ def main(argv: list[str] | None = None) -> int:
         "bench", parents=[bench_parser], help="env-steps/s against Gymnasium, EnvPool and a bare batch loop",
         description=bench_parser.description,
     ).set_defaults(func=bench)
+
+    from mjvec.train import arg_parser as train_arg_parser
+
+    train_parser = train_arg_parser(add_help=False)
+    commands.add_parser(
+        "train", parents=[train_parser], help="train a Stable-Baselines3 agent (the `train` extra)",
+        description=train_parser.description,
+    ).set_defaults(func=train)
+
+    from mjvec import cli_render
+
+    cli_render.add_parser(commands)
     args = parser.parse_args(argv)
     return args.func(args)
 

@@ -9,6 +9,7 @@ from typing import Any, NamedTuple
 import gymnasium
 
 from mjvec import validation
+from mjvec.render import DEFAULT_SIZE
 from mjvec.task import Task
 
 __all__ = ["TASKS", "register_all", "make", "make_task", "NAMESPACE"]
@@ -42,6 +43,10 @@ TASKS: tuple[TaskEntry, ...] = tuple(
         ("Swimmer-v5", "swimmer", "Swimmer", 1000, "swimmer_v5:SwimmerEnv"),
         ("Walker2d-v5", "walker2d", "Walker2d", 1000, "walker2d_v5:Walker2dEnv"),
     )
+) + (
+    # mjvec's own tasks, whose actions are not ctrl: Gymnasium has no single env for them
+    TaskEntry("MocapPush-v0", "mjvec.envs.mocap_push:MocapPush", 100, None),
+    TaskEntry("SpinTop-v0", "mjvec.envs.spin_top:SpinTop", 500, None),
 )
 _BY_NAME = {entry.name: entry for entry in TASKS}
 
@@ -86,12 +91,25 @@ def make(
     autoreset_mode: Any = "next_step",
     max_episode_steps: Any = _DEFAULT,
     render_mode: str | None = None,
+    width: int = DEFAULT_SIZE,
+    height: int = DEFAULT_SIZE,
+    camera_id: int | None = None,
+    camera_name: str | None = None,
+    actions: Any = None,
+    randomize: Any = None,
+    variants: Any = None,
+    array_type: str = "numpy",
     **task_kwargs: Any,
 ):
     """An ``MjVecEnv`` of ``num_envs`` copies of a registered task (or a ``Task``).
 
     ``task_kwargs`` are the task's own (for the v5 ports, Gymnasium's v5 keyword
-    names); ``max_episode_steps`` defaults to the registered limit.
+    names); ``max_episode_steps`` defaults to the registered limit. ``actions``,
+    ``randomize`` and ``variants`` are ``MjVecEnv``'s: which inputs an action drives
+    (``mjvec.ActionSpec``), per-env model parameters, per-env compiled models.
+    ``render_mode``, ``width``, ``height``, ``camera_id`` and ``camera_name`` are
+    ``MjVecEnv``'s too (docs/rendering.md), and so is ``array_type`` (``"jax"``
+    with ``backend="mjx"``: JAX arrays in and out; docs/mjx.md).
     """
     from mjvec.vector_env import MjVecEnv
 
@@ -109,6 +127,14 @@ def make(
         autoreset_mode=autoreset_mode,
         max_episode_steps=default_steps if max_episode_steps is _DEFAULT else max_episode_steps,
         render_mode=render_mode,
+        width=width,
+        height=height,
+        camera_id=camera_id,
+        camera_name=camera_name,
+        actions=actions,
+        randomize=randomize,
+        variants=variants,
+        array_type=array_type,
     )
 
 

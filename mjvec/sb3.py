@@ -35,6 +35,7 @@ never imports it or torch.
 
 from __future__ import annotations
 
+import sys
 import warnings
 from collections.abc import Sequence
 from copy import deepcopy
@@ -71,10 +72,11 @@ class SB3VecEnv(VecEnv):
     """
 
     def __init__(self, env: MjVecEnv):
-        if not isinstance(env, MjVecEnv):
+        if not _is_mjvec_env(env):
             raise TypeError(
-                f"`env` must be an mjvec.MjVecEnv, got {type(env).__name__}; wrap the SB3VecEnv in SB3's"
-                " VecEnv wrappers (VecNormalize, VecMonitor, ...) rather than wrapping the MjVecEnv first"
+                f"`env` must be an mjvec.MjVecEnv (or mjvec.distributed.RayVecEnv), got {type(env).__name__};"
+                " wrap the SB3VecEnv in SB3's VecEnv wrappers (VecNormalize, VecMonitor, ...) rather than"
+                " wrapping the MjVecEnv first"
             )
         self.env = env
         self._autoreset_mode = env.metadata["autoreset_mode"]
@@ -192,6 +194,14 @@ class SB3VecEnv(VecEnv):
 
     def __repr__(self) -> str:
         return f"SB3VecEnv({self.env!r})"
+
+
+def _is_mjvec_env(env: Any) -> bool:
+    """An ``MjVecEnv``, or a ``RayVecEnv`` of them (same API; looked up without importing Ray)."""
+    if isinstance(env, MjVecEnv):
+        return True
+    distributed = sys.modules.get("mjvec.distributed")
+    return distributed is not None and isinstance(env, distributed.RayVecEnv)
 
 
 def _unbatch_info(info: dict[str, Any], num_envs: int, envs: np.ndarray | None = None) -> list[dict[str, Any]]:

@@ -23,11 +23,14 @@ from __future__ import annotations
 
 import importlib.util
 import os
-from typing import Any, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 import mujoco
 import numpy as np
 from gymnasium import spaces
+
+if TYPE_CHECKING:
+    from mjvec.actions import ActionSpec
 
 __all__ = ["Task", "NumpyRandom", "gymnasium_asset", "norm"]
 
@@ -148,6 +151,28 @@ class Task:
         self.single_action_space = ctrl_action_space(model)
         self.single_observation_space: spaces.Box | None = None  # set by the subclass
 
+    @classmethod
+    def from_xml(cls, xml: str | os.PathLike, frame_skip: int = 1, **kwargs: Any) -> "Task":
+        """A task from any MJCF model (a string of MJCF or a path to a file).
+
+        Observation ``qpos`` then ``qvel`` (``sensordata=True`` appends the sensors),
+        reward 0 and never terminated unless ``observe``, ``reward``,
+        ``terminated`` functions are given; see ``mjvec.custom_task.CustomTask``
+        for every keyword and docs/custom_tasks.md for examples.
+        """
+        from mjvec.custom_task import CustomTask, load_model_source
+
+        return CustomTask(load_model_source(xml), frame_skip, **kwargs)
+
+    @classmethod
+    def from_spec(cls, spec: mujoco.MjSpec, frame_skip: int = 1, **kwargs: Any) -> "Task":
+        """A task from a ``mujoco.MjSpec``, as ``from_xml`` (the spec is copied)."""
+        from mjvec.custom_task import CustomTask
+
+        if not isinstance(spec, mujoco.MjSpec):
+            raise TypeError(f"`spec` must be a mujoco.MjSpec, got {type(spec).__name__}")
+        return CustomTask(spec.copy(), frame_skip, **kwargs)
+
     @staticmethod
     def observation_box(size: int) -> spaces.Box:
         """An unbounded float64 Box of ``size`` entries, as Gymnasium's MuJoCo envs."""
@@ -189,6 +214,12 @@ class Task:
         else:
             qvel = init_qvel + rng.uniform(low=-s, high=s, size=self.model.nv)
         return qpos, qvel
+
+    def default_actions(self) -> "ActionSpec":
+        """The inputs an action drives unless ``actions=`` says otherwise: every actuator."""
+        from mjvec.actions import ActionSpec
+
+        return ActionSpec(ctrl="all")
 
     def reset_info(self, xp, data) -> dict[str, Any]:
         """``info`` after a reset, as the Gymnasium env's ``_get_reset_info``."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import functools
 import threading
-from typing import Any
+from typing import Any, Callable, Mapping
 
 import numpy as np
 from gymnasium.utils.seeding import np_random
@@ -22,8 +22,11 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from mjvec import validation
+from mjvec.actions import ActionSpec
 from mjvec.backends import make_backend
 from mjvec.backends.base import StepFaults
+from mjvec.randomize import Randomization
+from mjvec.render import DEFAULT_SIZE, RENDER_MODES, BatchRenderer, check_env_ids, check_layout
 from mjvec.task import NumpyRandom, Task
 
 __all__ = ["MjVecEnv"]
@@ -73,13 +76,27 @@ class MjVecEnv(VectorEnv):
     Args:
       task: the ``Task`` (model, observation, reward, termination, reset).
       num_envs: number of environments.
-      backend: ``"cpu"`` (``mujoco.batch``, MuJoCo's native thread pool).
+      backend: ``"cpu"`` (``mujoco.batch``, MuJoCo's native thread pool) or ``"mjx"``
+        (one jitted JAX computation per step, on JAX's default device; docs/mjx.md).
       nthread: threads of the CPU backend; ``None`` for every CPU this process may use.
       autoreset_mode: Gymnasium's ``AutoresetMode`` (or its name): ``next_step``
         (default), ``same_step`` or ``disabled``.
       max_episode_steps: steps after which an episode is truncated, as
         Gymnasium's ``TimeLimit``; ``None`` for no limit.
-      render_mode: only ``None`` for now.
+      render_mode: ``"rgb_array"`` for ``render()`` (frames of the envs), or None.
+      width, height: pixels of a frame (480 x 480, as Gymnasium's MuJoCo envs).
+      camera_id, camera_name: the model camera to draw from (at most one); neither:
+        the free camera, set by the task's ``default_camera_config`` (docs/rendering.md).
+      actions: an ``mjvec.ActionSpec`` saying which inputs (ctrl, qfrc, xfrc, mocap,
+        eq) an action drives; the task's own (``ctrl`` for the v5 tasks) by default.
+      randomize: per-env model parameters, ``{field: mjvec.Uniform(...)}`` or an
+        ``mjvec.Randomization`` (docs/randomization.md).
+      variants: ``f(spec, i)`` edits a copy of the task's ``MjSpec`` for env ``i``:
+        per-env compiled models, which must share MjData's layout.
+      array_type: ``"numpy"`` (default) or, with ``backend="mjx"``, ``"jax"``: JAX
+        arrays out (and in) with no host copy; ``info`` then has every key the step
+        can write, each with its ``_key`` mask, and SAME_STEP's ``final_obs`` is one
+        dense array (docs/mjx.md).
 
     Observations, rewards, terminations and truncations are NumPy arrays with a
     leading ``num_envs`` axis; ``info`` is a dict of arrays, each with a boolean
@@ -100,6 +117,14 @@ class MjVecEnv(VectorEnv):
         autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
         max_episode_steps: int | None = None,
         render_mode: str | None = None,
+        width: int = DEFAULT_SIZE,
+        height: int = DEFAULT_SIZE,
+        camera_id: int | None = None,
+        camera_name: str | None = None,
+        actions: ActionSpec | None = None,
+        randomize: Randomization | Mapping[str, Any] | None = None,
+        variants: Callable[[Any, int], Any] | None = None,
+        array_type: str = "numpy",
     ):
         if not isinstance(task, Task):
             raise TypeError(f"`task` must be an mjvec.Task, got {type(task).__name__}")
@@ -111,26 +136,57 @@ class MjVecEnv(VectorEnv):
                 )
             if max_episode_steps < 1:
                 raise ValueError(f"`max_episode_steps` must be >= 1 or None, got {max_episode_steps}")
-        if render_mode is not None:
-            raise ValueError(f"`render_mode` must be None (rendering is not available yet), got {render_mode!r}")
+        if render_mode not in (None, *RENDER_MODES):
+            raise ValueError(f"`render_mode` must be None or one of {list(RENDER_MODES)}, got {render_mode!r}")
+        # made now so bad arguments raise now; its OpenGL context comes with the first frame
+        self._renderer = None if render_mode is None else BatchRenderer(
+            task.model, width=width, height=height, camera_id=camera_id, camera_name=camera_name,
+            default_camera_config=getattr(task, "default_camera_config", None),
+        )
         self.autoreset_mode = _autoreset_mode(autoreset_mode)
         self.task = task
         self.max_episode_steps = max_episode_steps
         self.render_mode = render_mode
         self.metadata = {
             "autoreset_mode": self.autoreset_mode,
-            "render_modes": [],
+            "render_modes": list(RENDER_MODES),
             "render_fps": int(np.round(1.0 / task.dt)),
         }
 
+        if actions is None:
+            actions = task.default_actions()
+        elif not isinstance(actions, ActionSpec):
+            raise TypeError(f"`actions` must be an mjvec.ActionSpec or None, got {type(actions).__name__}")
+        #: the action layout resolved against the model (``env.action_spec.describe()`` prints it)
+        self.action_spec = actions.bind(task.model)
+        randomization = Randomization.coerce(randomize)
+        self._randomization = None if randomization is None else randomization.bind(task.model)
+        if variants is not None and not callable(variants):
+            raise TypeError(f"`variants` must be a function (spec, env index) -> None, got {type(variants).__name__}")
+
         self.single_observation_space = task.single_observation_space
-        self.single_action_space = task.single_action_space
+        self.single_action_space = self.action_spec.space
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
         self.action_space = batch_space(self.single_action_space, self.num_envs)
         self._action_shape = self.action_space.shape
 
         self.backend_name = backend
-        self._backend = make_backend(backend, task, self.num_envs, nthread=nthread)
+        self._backend = make_backend(
+            backend,
+            task,
+            self.num_envs,
+            nthread=nthread,
+            actions=self.action_spec,
+            randomization=self._randomization,
+            variants=variants,
+            array_type=array_type,
+            autoreset_mode=self.autoreset_mode,
+            max_episode_steps=max_episode_steps,
+        )
+        # a backend that runs whole vector steps (MJX): the env checks input and dispatches
+        self._fused = getattr(self._backend, "fused", False)
+        # envs whose model parameters were drawn since they were last seeded ("once")
+        self._randomized = np.zeros(self.num_envs, dtype=np.bool_)
         self._xp = self._backend.xp
         self._generators: list[np.random.Generator | None] = [None] * self.num_envs
         self._elapsed = np.zeros(self.num_envs, dtype=np.int64)
@@ -160,9 +216,15 @@ class MjVecEnv(VectorEnv):
             mask = validation.check_reset_mask(options["reset_mask"], self.num_envs)
         else:
             mask = np.ones(self.num_envs, dtype=np.bool_)
+        if self._fused:
+            obs, info = self._backend.vector_reset(mask, seeds)
+            self._ended = self._ended & ~mask
+            self._needs_reset = False
+            return obs, info
         for i in np.flatnonzero(mask):
             if seeds[i] is not None or self._generators[i] is None:
                 self._generators[i], _ = np_random(seeds[i])
+                self._randomized[i] = False
         self._reset_envs(mask)
         self._needs_reset = False
         obs = np.array(self.task.observe(self._xp, self._backend.data))
@@ -180,7 +242,11 @@ class MjVecEnv(VectorEnv):
         self._check_open()
         if self._needs_reset:
             raise RuntimeError("`step()` was called before `reset()`: call `env.reset()` first")
-        actions = validation.check_actions(actions, self._action_shape)
+        if self._fused:
+            actions = self._backend.check_actions(actions, self._action_shape)
+        else:
+            actions = validation.check_actions(actions, self._action_shape)
+            self.action_spec.check(actions)
         mode = self.autoreset_mode
         ended = self._ended
         if mode is AutoresetMode.DISABLED and ended.any():
@@ -188,6 +254,11 @@ class MjVecEnv(VectorEnv):
                 f"environments {np.flatnonzero(ended)[:10].tolist()} have ended and `autoreset_mode` is"
                 " DISABLED: reset them with `env.reset(options={'reset_mask': mask})` before stepping"
             )
+        if self._fused:  # time limit, divergence, autoreset and info in the backend's one call
+            obs, reward, terminated, truncated, info = self._backend.vector_step(actions)
+            if mode is AutoresetMode.DISABLED:
+                self._ended = terminated | truncated
+            return obs, reward, terminated, truncated, info
         xp, task, data = self._xp, self.task, self._backend.data
         # NEXT_STEP: envs that ended last step are reset now and their actions ignored
         resetting = ended if mode is AutoresetMode.NEXT_STEP and ended.any() else None
@@ -248,6 +319,18 @@ class MjVecEnv(VectorEnv):
         np.copyto(self._last_obs, obs)
         return obs, reward, terminated, truncated, info
 
+    def get_model(self, i: int):
+        """Env ``i``'s ``mujoco.MjModel`` as simulated: its drawn parameters or variant.
+
+        A copy: for inspection, rendering, or a reference loop of ``mj_step``.
+        """
+        if isinstance(i, bool) or not isinstance(i, (int, np.integer)):
+            raise TypeError(f"`i` must be an int, got {type(i).__name__}")
+        if not 0 <= i < self.num_envs:
+            raise ValueError(f"`i` must be in [0, {self.num_envs}), got {i}")
+        self._check_open()
+        return self._backend.get_model(int(i))
+
     def diagnostics(self) -> dict[str, dict[str, Any]]:
         """What went wrong since the env was made, per kind of fault.
 
@@ -259,14 +342,39 @@ class MjVecEnv(VectorEnv):
         episode), ``"simulation_error"`` and ``"nonfinite_observation"``.
         """
         out = {}
-        for kind, counts in self._fault_counts.items():
+        fault_counts = self._backend.fault_counts() if self._fused else self._fault_counts
+        for kind, counts in fault_counts.items():
             out[kind] = {"count": int(counts.sum()), "env_ids": np.flatnonzero(counts).tolist()}
             if kind in self._fault_messages:
                 out[kind]["message"] = self._fault_messages[kind]
         return out
 
     @_exclusive
+    def render(self, *, env_ids: Any = None, layout: str = "frames"):
+        """Frames of the environments ``env_ids`` (ints; all by default), drawn as ``layout`` says.
+
+        Needs ``render_mode="rgb_array"``. ``layout``: ``"frames"``, a tuple of one
+        ``(height, width, 3)`` uint8 frame per env (what Gymnasium's vector envs return
+        and its ``RecordVideo`` reads); ``"batch"``, one ``(k, height, width, 3)``
+        array; ``"tiled"``, one grid image; ``"overlay"``, one ``(height, width, 3)``
+        image of all the envs in one scene. See docs/rendering.md.
+        """
+        self._check_open()
+        if self._renderer is None:
+            raise RuntimeError(
+                "`render()` needs an env made with `render_mode='rgb_array'`, e.g."
+                " `mjvec.make(env_id, num_envs, render_mode='rgb_array')`; this one has render_mode=None"
+            )
+        if self._needs_reset:
+            raise RuntimeError("`render()` was called before `reset()`: call `env.reset()` first")
+        check_layout(layout)
+        ids = check_env_ids(env_ids, self.num_envs)
+        return self._renderer.render(self._backend.render_state(ids), layout)
+
+    @_exclusive
     def close_extras(self, **kwargs: Any) -> None:
+        if self._renderer is not None:
+            self._renderer.close()
         self._backend.close()
 
     def __getstate__(self):
@@ -310,6 +418,12 @@ class MjVecEnv(VectorEnv):
         return self._elapsed >= self.max_episode_steps
 
     def _reset_envs(self, mask: np.ndarray) -> None:
+        if self._randomization is not None:
+            # model parameters are drawn before the reset state, from the env's own stream
+            draw = mask if self._randomization.resample == "reset" else mask & ~self._randomized
+            if draw.any():
+                self._backend.randomize(draw, NumpyRandom([self._generators[i] for i in np.flatnonzero(draw)]))
+                self._randomized |= draw
         rng = NumpyRandom([self._generators[i] for i in np.flatnonzero(mask)])
         self._backend.reset(mask, rng)
         self._elapsed[mask] = 0

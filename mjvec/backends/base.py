@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from mjvec.render import RenderState
 
 __all__ = ["Backend", "StepFaults"]
 
@@ -48,6 +51,14 @@ class Backend(Protocol):
 
     def reset(self, mask: np.ndarray, rng: Any) -> None:
         """Reset the masked simulations to fresh states drawn with ``rng`` and run ``mj_forward``."""
+
+    def render_state(self, env_ids: np.ndarray) -> RenderState:
+        """The state of the simulations ``env_ids`` (int array), for drawing them.
+
+        An ``mjvec.render.RenderState`` of NumPy copies: the shared ``MjModel``, ``qpos``,
+        ``qvel``, ``act``, mocap poses, and ``models(j)``, row ``j``'s model with its
+        per-env parameters (None if all share one). Off the step path: may loop.
+        """
 
     def close(self) -> None:
         """Release threads and native memory; idempotent."""

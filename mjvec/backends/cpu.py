@@ -17,13 +17,16 @@ from __future__ import annotations
 import copy
 import os
 import types
-from typing import Any
+from typing import Any, Callable, Sequence
 
 import mujoco
 import numpy as np
 from mujoco import batch as mj_batch
 
+from mjvec.actions import ActionSpec, BoundActions
 from mjvec.backends.base import StepFaults
+from mjvec.randomize import BoundRandomization
+from mjvec.render import RenderState
 
 __all__ = ["CpuBackend", "default_nthread"]
 
@@ -45,6 +48,21 @@ def default_nthread() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
         return os.cpu_count() or 1
+
+
+# the MjModel sizes MjData's layout depends on: what per-env models must share
+DATA_SIZES = (
+    "nq", "nv", "nu", "na", "nbody", "njnt", "ngeom", "nsite", "ncam", "nlight", "nflex", "nflexvert",
+    "nflexedge", "nflexelem", "nmesh", "nskin", "nhfield", "ntex", "nmat", "npair", "nexclude", "neq",
+    "ntendon", "nwrap", "nsensor", "nsensordata", "nmocap", "nplugin", "npluginstate", "nuserdata",
+    "nhistory", "nJmom", "nM", "nB", "nC", "nD", "ntree", "nbvh", "nbvhdynamic", "narena",
+)
+
+
+def _simulated(model: mujoco.MjModel) -> mujoco.MjModel:
+    # a diverged simulation is reset by the env, with the task's reset, not by the engine
+    model.opt.disableflags |= mujoco.mjtDisableBit.mjDSBL_AUTORESET
+    return model
 
 
 def with_rne_post_constraint(spec: mujoco.MjSpec) -> mujoco.MjModel:
@@ -78,7 +96,16 @@ class CpuBackend:
 
     xp = np
 
-    def __init__(self, task, num_envs: int, *, nthread: int | None = None):
+    def __init__(
+        self,
+        task,
+        num_envs: int,
+        *,
+        nthread: int | None = None,
+        actions: BoundActions | None = None,
+        randomization: BoundRandomization | None = None,
+        variants: Callable[[mujoco.MjSpec, int], Any] | None = None,
+    ):
         if nthread is None:
             nthread = default_nthread()
         if not isinstance(nthread, (int, np.integer)) or isinstance(nthread, bool):
@@ -90,20 +117,26 @@ class CpuBackend:
         self.nthread = int(nthread)
         fields = tuple(dict.fromkeys(("qpos", "qvel", *task.fields)))
         on_demand = [f for f in fields if f in ON_DEMAND_FIELDS]
-        model = task.model
-        if on_demand:
-            if task.spec is None:
+        if (on_demand or variants is not None) and task.spec is None:
+            need = f"reads {on_demand}, which the engine computes on demand" if on_demand else "was given `variants`"
+            raise ValueError(
+                f"{type(task).__name__} {need}; the task must keep the MjSpec it was compiled from (`task.spec`)"
+            )
+        self.model = self._compile(task.spec, on_demand) if on_demand else _simulated(copy.copy(task.model))
+        self._batch = mj_batch.Batch(self.model, num_envs, self.nthread, persistent=True)
+        if variants is not None:
+            if randomization is not None:
                 raise ValueError(
-                    f"{type(task).__name__} reads {on_demand}, which the engine computes on demand;"
-                    " the task must keep the MjSpec it was compiled from (`task.spec`)"
+                    "`variants` and `randomize` cannot be combined: each env already has its own compiled model;"
+                    " vary its parameters in the `variants` function"
                 )
-            model = with_rne_post_constraint(task.spec)
-        else:
-            model = copy.copy(model)
-        # a diverged simulation is reset by the env, with the task's reset, not by the engine
-        model.opt.disableflags |= mujoco.mjtDisableBit.mjDSBL_AUTORESET
-        self.model = model
-        self._batch = mj_batch.Batch(model, num_envs, self.nthread, persistent=True)
+            self._set_variants(task.spec, variants, on_demand)
+        self._actions = actions if actions is not None else ActionSpec().bind(self.model)
+        self._inputs = {f: self._batch.bind(f) for f in self._actions.fields}
+        self._randomization = randomization
+        if randomization is not None:
+            # live (num_envs, ...) per-simulation values of each randomized field
+            self._expanded = {f: self._batch.expand(f) for f in randomization.fields}
         # occurrences of each mjtWarning per simulation: (num_envs, mjNWARNING), zeroed once read
         self._warnings = self._batch.warning[..., 1]
         bound = {f: self._batch.bind(f) for f in fields}
@@ -124,11 +157,63 @@ class CpuBackend:
     def snapshot(self, values: dict[str, Any]) -> dict[str, Any]:
         return {k: np.array(v) for k, v in values.items()}
 
-    def step(self, action: np.ndarray, mask: np.ndarray | None) -> StepFaults | None:
-        if mask is None:
-            self._ctrl[:] = action
+    @staticmethod
+    def _compile(spec: mujoco.MjSpec, on_demand: Sequence[str]) -> mujoco.MjModel:
+        return _simulated(with_rne_post_constraint(spec) if on_demand else spec.compile())
+
+    def _set_variants(self, spec: mujoco.MjSpec, variants, on_demand) -> None:
+        """Simulation ``i`` runs on the model compiled from ``variants(copy of spec, i)``."""
+        models = []
+        for i in range(self.num_envs):
+            edited = spec.copy()
+            variants(edited, i)
+            try:
+                model = self._compile(edited, on_demand)
+            except ValueError as e:
+                raise ValueError(f"`variants` made a spec for env {i} that does not compile: {e}") from None
+            differ = [f"{k}: {getattr(self.model, k)} -> {getattr(model, k)}" for k in DATA_SIZES
+                      if getattr(model, k) != getattr(self.model, k)]
+            if differ:
+                raise ValueError(
+                    f"`variants` changed the size of MjData for env {i} ({', '.join(differ)}): every env's model"
+                    " must give MjData the same layout; vary parameters and shapes, not the number of objects"
+                )
+            models.append(model)
+        self._batch.set_models(models)
+
+    def get_model(self, i: int) -> mujoco.MjModel:
+        """Env ``i``'s model as simulated: its per-env parameters or variant."""
+        return self._batch.get_model(i)
+
+    def render_state(self, env_ids: np.ndarray) -> RenderState:
+        """The state of simulations ``env_ids`` for drawing them (``mjvec.render.RenderState``)."""
+        ids = np.asarray(env_ids, dtype=np.intp)
+        batch, model = self._batch, self.model
+        caller = batch.models  # per-env compiled models (variants), or None
+        if isinstance(caller, tuple):
+
+            def models(j: int) -> mujoco.MjModel:
+                return caller[ids[j]]
+
         else:
-            self._ctrl[mask] = action[mask]
+            # 4 us per env: the batch writes env i's parameters (randomize=) into one copy
+            scratch = copy.copy(caller if caller is not None else model)
+
+            def models(j: int) -> mujoco.MjModel:
+                return batch.get_model(int(ids[j]), scratch)
+
+        act = batch.bind("act")[ids] if model.na else None
+        mocap = (batch.bind("mocap_pos")[ids], batch.bind("mocap_quat")[ids]) if model.nmocap else (None, None)
+        return RenderState(model, self._qpos[ids], self._qvel[ids], act, *mocap, models=models)
+
+    def step(self, action: np.ndarray, mask: np.ndarray | None) -> StepFaults | None:
+        if self._actions.passthrough:
+            if mask is None:
+                self._ctrl[:] = action
+            else:
+                self._ctrl[mask] = action[mask]
+        else:
+            self._write(action, mask)
         errors: dict[int, str] = {}
         self._call(self._batch.step, mask, errors, nstep=self.task.frame_skip)
         if self._on_demand:
@@ -165,6 +250,25 @@ class CpuBackend:
             messages["simulation_error"] = errors[int(ids[-1])]
         warnings[...] = 0  # written through to each MjData: the next step counts anew
         return StepFaults(diverged, counts, messages)
+
+    def _write(self, action: np.ndarray, mask: np.ndarray | None) -> None:
+        inputs = self._inputs
+        if mask is None:
+            for f, value in self._actions.write(np, action, inputs).items():
+                inputs[f][...] = value
+        else:
+            current = {f: v[mask] for f, v in inputs.items()}
+            for f, value in self._actions.write(np, action[mask], current).items():
+                inputs[f][mask] = value
+
+    def randomize(self, mask: np.ndarray, rng: Any) -> None:
+        """Draw new model parameters for the masked simulations (before their reset)."""
+        values = self._randomization.sample(np, rng)
+        for f, value in values.items():
+            target = self._expanded[f]
+            target[mask] = np.reshape(value, target[mask].shape)
+        if self._randomization.set_const:
+            self._batch.set_const(mask)
 
     def reset(self, mask: np.ndarray, rng: Any) -> None:
         # mj_resetData, the task's fresh state, mj_forward: Gymnasium's reset order
