@@ -91,6 +91,33 @@ def test_diverged_env_is_flagged_ended_and_reset_others_bit_identical(mode, fiel
     assert diag[f"bad{field}"]["env_ids"] == [bad]
 
 
+@pytest.mark.parametrize("mode", ["next_step", "same_step"])
+def test_an_enormous_applied_force_diverges_only_its_env(mode):
+    """Fault injection through the public API: a 1e15 N force on one env's torso (xfrc action)."""
+    spec = mjvec.ActionSpec(ctrl="all", xfrc={"torso": "force"})
+    t, bad = 3, 2
+    others = [i for i in range(N) if i != bad]
+    runs = []
+    for force in (1e15, 0.0):
+        env = mjvec.make(ENV, N, nthread=2, autoreset_mode=mode, actions=spec)
+        env.reset(seed=0)
+        out = []
+        for k, a in enumerate(_actions(8, size=9)):
+            a[:, 6:] = 0.0
+            if k == t:
+                a[bad, 8] = force
+            out.append(env.step(a))
+        runs.append((env, out))
+    (env, faulty), (_, clean) = runs
+    for f, c in zip(faulty, clean):
+        for x, y in zip(f[:4], c[:4]):
+            np.testing.assert_array_equal(x[others], y[others])
+        assert np.isfinite(f[0]).all()
+    info = faulty[t][4]
+    np.testing.assert_array_equal(info["diverged"], np.arange(N) == bad)
+    assert faulty[t][3][bad] and env.diagnostics()["diverged"]["env_ids"] == [bad]
+
+
 def test_diverged_env_awaiting_reset_mask_never_shows_garbage():
     env, _, out = _rollout("disabled", 3, fault=(2, 0, "qvel", np.nan))
     obs, _ = env.reset(options={"reset_mask": np.array([False, True, False, False])})
