@@ -47,7 +47,10 @@ Gymnasium v5's: ``xml_file``, ``frame_skip``, ``default_camera_config``,
 ``healthy_z_range``, ``reset_noise_scale``,
 ``exclude_current_positions_from_observation``, ``include_cinert_in_observation``,
 ``include_cvel_in_observation``, ``include_qfrc_actuator_in_observation``,
-``include_cfrc_ext_in_observation``.
+``include_cfrc_ext_in_observation``. mjvec adds ``solver``: ``None`` (the MJCF's PGS
+solver, as Gymnasium), ``"newton"`` or ``"cg"``. MJX does not implement PGS, so
+``solver="newton"`` is the explicit MJX variant (``backend="mjx"``): other physics
+than Gymnasium's, on either backend (docs/mjx.md).
 
 ## Version History
 v5: Gymnasium's Humanoid-v5, number for number except what comes from ``cfrc_ext``
@@ -59,11 +62,17 @@ docs/parity.md for the measured bounds.
 
 from __future__ import annotations
 
+import mujoco
 import numpy as np
 
 from mjvec.task import Task, norm
 
-__all__ = ["Humanoid", "humanoid_observation", "humanoid_observation_size", "included_parts", "squared_sum"]
+__all__ = [
+    "Humanoid", "humanoid_observation", "humanoid_observation_size", "included_parts", "load_with_solver",
+    "squared_sum",
+]
+
+SOLVERS = {"pgs": mujoco.mjtSolver.mjSOL_PGS, "cg": mujoco.mjtSolver.mjSOL_CG, "newton": mujoco.mjtSolver.mjSOL_NEWTON}
 
 DEFAULT_CAMERA_CONFIG = {
     "trackbodyid": 1,
@@ -106,6 +115,16 @@ def humanoid_observation(xp, data, skip: int, include: tuple[bool, bool, bool, b
     return xp.concatenate(parts, axis=-1)
 
 
+def load_with_solver(xml_file: str, solver: str | None) -> mujoco.MjSpec:
+    """The MJCF's spec, with its constraint solver replaced when ``solver`` is given."""
+    if solver is not None and solver not in SOLVERS:
+        raise ValueError(f"`solver` must be None or one of {list(SOLVERS)}, got {solver!r}")
+    spec = Task.load_xml(xml_file)
+    if solver is not None:
+        spec.option.solver = SOLVERS[solver]
+    return spec
+
+
 def squared_sum(xp, x):
     """``sum(x**2)`` over all but the batch axis, as ``np.sum(np.square(x))`` of one row."""
     return xp.sum(xp.reshape(xp.square(x), (x.shape[0], -1)), axis=-1)
@@ -132,6 +151,7 @@ class Humanoid(Task):
         include_cvel_in_observation: bool = True,
         include_qfrc_actuator_in_observation: bool = True,
         include_cfrc_ext_in_observation: bool = True,
+        solver: str | None = None,
     ):
         self.default_camera_config = default_camera_config
         self._forward_reward_weight = forward_reward_weight
@@ -149,7 +169,7 @@ class Humanoid(Task):
             include_qfrc_actuator_in_observation,
             include_cfrc_ext_in_observation,
         )
-        super().__init__(self.load_xml(xml_file), frame_skip)
+        super().__init__(load_with_solver(xml_file, solver), frame_skip)
         self._body_mass = self.model.body_mass.copy()
         self._total_mass = self._body_mass.sum()
         self.single_observation_space = self.observation_box(

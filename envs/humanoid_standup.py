@@ -43,7 +43,9 @@ Gymnasium v5's: ``xml_file``, ``frame_skip``, ``default_camera_config``,
 ``impact_cost_range``, ``reset_noise_scale``,
 ``exclude_current_positions_from_observation``, ``include_cinert_in_observation``,
 ``include_cvel_in_observation``, ``include_qfrc_actuator_in_observation``,
-``include_cfrc_ext_in_observation``.
+``include_cfrc_ext_in_observation``. mjvec adds ``solver``: ``None`` (the MJCF's PGS
+solver, as Gymnasium), ``"newton"`` or ``"cg"``; ``solver="newton"`` is the explicit
+MJX variant, as Humanoid's (docs/mjx.md).
 
 ## Version History
 v5: Gymnasium's HumanoidStandup-v5, number for number except what comes from ``cfrc_ext``
@@ -57,7 +59,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from mjvec.envs.humanoid import humanoid_observation, humanoid_observation_size, included_parts, squared_sum
+from mjvec.envs.humanoid import (
+    humanoid_observation,
+    humanoid_observation_size,
+    included_parts,
+    load_with_solver,
+    squared_sum,
+)
 from mjvec.task import Task
 
 __all__ = ["HumanoidStandup"]
@@ -88,6 +96,7 @@ class HumanoidStandup(Task):
         include_cvel_in_observation: bool = True,
         include_qfrc_actuator_in_observation: bool = True,
         include_cfrc_ext_in_observation: bool = True,
+        solver: str | None = None,
     ):
         self.default_camera_config = default_camera_config
         self._uph_cost_weight = uph_cost_weight  # unused, as in Gymnasium
@@ -102,7 +111,7 @@ class HumanoidStandup(Task):
             include_qfrc_actuator_in_observation,
             include_cfrc_ext_in_observation,
         )
-        super().__init__(self.load_xml(xml_file), frame_skip)
+        super().__init__(load_with_solver(xml_file, solver), frame_skip)
         self.single_observation_space = self.observation_box(
             humanoid_observation_size(self.model, self._skip, self._include)
         )

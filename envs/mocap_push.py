@@ -70,17 +70,18 @@ MOCAP_PUSH_XML = """
   <option timestep="0.005"/>
   <default>
     <geom friction="0.5 0.005 0.0001" rgba="0.7 0.7 0.7 1"/>
-    <default class="wall"><geom type="box" rgba="0.5 0.5 0.5 1"/></default>
+    <default class="wall"><geom type="plane" rgba="0.5 0.5 0.5 1"/></default>
   </default>
   <visual><global offwidth="640" offheight="480"/></visual>
   <worldbody>
     <light pos="0 0 1.5" dir="0 0 -1"/>
     <camera name="top" pos="0 -0.6 0.9" xyaxes="1 0 0 0 0.83 0.56"/>
     <geom name="table" type="plane" size="0.35 0.35 0.01" rgba="0.9 0.9 0.85 1"/>
-    <geom name="wall_east" class="wall" pos="0.37 0 0.03" size="0.02 0.39 0.03"/>
-    <geom name="wall_west" class="wall" pos="-0.37 0 0.03" size="0.02 0.39 0.03"/>
-    <geom name="wall_north" class="wall" pos="0 0.37 0.03" size="0.35 0.02 0.03"/>
-    <geom name="wall_south" class="wall" pos="0 -0.37 0.03" size="0.35 0.02 0.03"/>
+    <!-- walls are planes facing inwards: MJX collides cylinders with planes, not with boxes -->
+    <geom name="wall_east" class="wall" pos="0.35 0 0.03" zaxis="-1 0 0" size="0.03 0.35 0.01"/>
+    <geom name="wall_west" class="wall" pos="-0.35 0 0.03" zaxis="1 0 0" size="0.03 0.35 0.01"/>
+    <geom name="wall_north" class="wall" pos="0 0.35 0.03" zaxis="0 -1 0" size="0.35 0.03 0.01"/>
+    <geom name="wall_south" class="wall" pos="0 -0.35 0.03" zaxis="0 1 0" size="0.35 0.03 0.01"/>
     <body name="hand_target" mocap="true" pos="-0.25 0 0.03">
       <geom type="sphere" size="0.008" contype="0" conaffinity="0" rgba="0.2 0.8 0.2 0.5"/>
     </body>
@@ -127,14 +128,19 @@ class MocapPush(Task):
         reward_near_weight: float = 0.5,
         success_radius: float = 0.05,
     ):
-        for name, value in (("max_delta", max_delta), ("success_radius", success_radius)):
+        for name, value in (
+            ("max_delta", max_delta),
+            ("success_radius", success_radius),
+            ("reward_dist_weight", reward_dist_weight),
+            ("reward_near_weight", reward_near_weight),
+        ):
             if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
                 raise TypeError(f"`{name}` must be a number, got {type(value).__name__}")
-            if not value > 0:
+            if name in ("max_delta", "success_radius") and not value > 0:
                 raise ValueError(f"`{name}` must be > 0, got {value}")
         self.max_delta = float(max_delta)
-        self._reward_dist_weight = reward_dist_weight
-        self._reward_near_weight = reward_near_weight
+        self._reward_dist_weight = float(reward_dist_weight)
+        self._reward_near_weight = float(reward_near_weight)
         self.success_radius = float(success_radius)
         super().__init__(mujoco.MjSpec.from_string(MOCAP_PUSH_XML), frame_skip)
         model = self.model

@@ -29,13 +29,13 @@ x, y, z in the world frame, in N m (``ActionSpec(xfrc={"top": "torque"})``)::
 ``reward_survive = healthy_reward``,
 ``reward_spin = -spin_cost_weight * |spin - target_spin| / target_spin`` and
 ``reward_ctrl = -ctrl_cost_weight * sum((action / max_torque)**2)``; with the
-defaults a standing top earns a positive reward from the first step, so
-falling never pays. ``info`` holds the three terms, ``spin`` and ``tilt`` (the
-axis' angle from vertical, radians).
+defaults a standing top spinning the right way at up to twice the target
+earns at least 0.2 per step, so falling early does not pay. ``info`` holds the
+three terms, ``spin`` and ``tilt`` (the axis' angle from vertical, radians).
 
 ## Starting State
 Standing on its tip at the origin, its orientation the identity quaternion plus
-``U(-s, s)`` on each component, normalized (a tilt of up to about ``2 s`` rad),
+``U(-s, s)`` on each component, normalized (a tilt of at most about ``3 s`` rad),
 angular velocity ``U(-s, s)`` rad/s per axis, ``s = reset_noise_scale``.
 
 ## Episode End

@@ -310,10 +310,19 @@ def arg_parser(add_help: bool = True) -> argparse.ArgumentParser:
     p.add_argument("--json", metavar="PATH", help="write results and machine description as JSON")
     p.add_argument("--plot", metavar="PATH", help="write a PNG plot (needs matplotlib)")
     p.add_argument("--quick", action="store_true", help="a small smoke run (< 1 min)")
+    p.add_argument("--backend", choices=("cpu", "mjx"), default="cpu",
+                   help="cpu (default): mjvec against its CPU peers; mjx: the MJX backend against a bare"
+                   " jit(vmap(mjx.step)) scan on JAX's default device, compile time apart (see mjvec/bench_mjx.py)")
+    p.add_argument("--jax-cache", action="store_true",
+                   help="--backend mjx: keep JAX's persistent compilation cache on (compile times then not cold)")
     return p
 
 
 def run(args: argparse.Namespace) -> int:
+    if getattr(args, "backend", "cpu") == "mjx":
+        from mjvec.bench_mjx import run_mjx
+
+        return run_mjx(args)
     defaults = QUICK if args.quick else FULL
     args.tasks = args.tasks or defaults["tasks"]
     args.num_envs = args.num_envs or defaults["num_envs"]

@@ -77,18 +77,21 @@ def run(args: argparse.Namespace) -> int:
 
     warnings.filterwarnings("ignore", message=".*settotalmass.*")  # Gymnasium's MJCF files, MuJoCo 4.0
 
-    env = mjvec.make(
-        args.env, args.num_envs, render_mode="rgb_array", width=args.width, height=args.height,
-        **_camera(args.camera, mjvec.make_task(args.env).model),
-    )
+    try:  # the user's mistakes (an unknown task or camera, a missing model) as one line each
+        model = _load_model(args.model, args.algo) if args.model else None
+        camera = _camera(args.camera, mjvec.make_task(args.env).model)
+        env = mjvec.make(
+            args.env, args.num_envs, render_mode="rgb_array", width=args.width, height=args.height, **camera
+        )
+    except (ValueError, TypeError, FileNotFoundError) as e:
+        raise SystemExit(f"mjvec render: error: {e}") from None
     steps = args.steps or env.max_episode_steps or 1000
     output = args.output or Path(f"{args.env.split('/')[-1]}.mp4")
     fps = args.fps or env.metadata["render_fps"]
     returns: list[float] = []
-    play = _trained_play(env, args, returns) if args.model else _random_play(env, args, returns)
-    layout = "tiled" if args.layout == "tiled" else "overlay"
+    play = _random_play(env, args, returns) if model is None else _trained_play(env, model, args, returns)
     try:
-        frames = (env.render(layout=layout) for _ in play)
+        frames = (env.render(layout=args.layout) for _ in play)
         write_video(output, _take(frames, steps + 1), fps)
     finally:
         env.close()
@@ -126,13 +129,12 @@ def _random_play(env, args: argparse.Namespace, returns: list[float]):
         yield
 
 
-def _trained_play(env, args: argparse.Namespace, returns: list[float]):
+def _trained_play(env, model, args: argparse.Namespace, returns: list[float]):
     """Reset, then step with the model's actions forever; yields after the reset and each step."""
     from stable_baselines3.common.vec_env import VecNormalize
 
     from mjvec.sb3 import SB3VecEnv
 
-    model = _load_model(args.model, args.algo)
     venv = SB3VecEnv(env)
     stats = args.vecnormalize or args.model.with_name("vecnormalize.pkl")
     if args.vecnormalize or stats.exists():

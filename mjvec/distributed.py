@@ -92,7 +92,6 @@ class _EnvActor:
             "single_action_space": env.single_action_space,
             "metadata": env.metadata,
             "render_mode": env.render_mode,
-            "repr": repr(env),
             "pid": os.getpid(),
             "node_id": ray.get_runtime_context().get_node_id(),
         }
@@ -125,6 +124,9 @@ class RayVecEnv(VectorEnv):
       actor_options: Ray's actor options (``num_cpus``, ``resources``,
         ``scheduling_strategy``, ...), one dict for every actor or one per actor;
         default ``{"num_cpus": 1}``. Actors are never restarted (``max_restarts=0``).
+      start_timeout_s: how long to wait for every actor to be placed and to build
+        its env before raising ``TimeoutError`` (a cluster without the CPUs asked
+        for would otherwise wait forever); ``None`` to wait as long as Ray does.
 
     Ray must be initialized to pick the cluster (``ray.init(address=...)``);
     otherwise Ray starts a local one. ``mjvec.distributed.make`` builds the
@@ -136,6 +138,7 @@ class RayVecEnv(VectorEnv):
         env_fns: Sequence[Callable[[], MjVecEnv]],
         *,
         actor_options: dict[str, Any] | Sequence[dict[str, Any]] | None = None,
+        start_timeout_s: float | None = 300.0,
     ):
         self.closed = True  # until the actors exist, close() has nothing to do
         if isinstance(env_fns, (str, bytes)) or not isinstance(env_fns, Sequence):
@@ -146,11 +149,21 @@ class RayVecEnv(VectorEnv):
             if not callable(fn):
                 raise TypeError(f"`env_fns[{k}]` must be callable (returning an MjVecEnv), got {type(fn).__name__}")
         options = _actor_options(actor_options, len(env_fns))
+        if start_timeout_s is not None and not (isinstance(start_timeout_s, (int, float)) and start_timeout_s > 0):
+            raise ValueError(f"`start_timeout_s` must be a positive number or None, got {start_timeout_s!r}")
 
         self._actors = [_RemoteEnvActor.options(**opts).remote() for opts in options]
         self.closed = False
         try:
             refs = [actor.open.remote(fn) for actor, fn in zip(self._actors, env_fns)]
+            ready, pending = ray.wait(refs, num_returns=len(refs), timeout=start_timeout_s)
+            if pending:
+                raise TimeoutError(
+                    f"{len(pending)} of the {len(refs)} Ray actors of this RayVecEnv did not start within"
+                    f" `start_timeout_s` = {start_timeout_s} s: each asks for {options[0]} and Ray has"
+                    f" {ray.available_resources()} available of {ray.cluster_resources()}; free or add CPUs,"
+                    " or ask for fewer (`num_cpus_per_actor`, `actor_options`)"
+                )
             self._described = [ray.get(ref) for ref in refs]
             self._check_alike(self._described)
         except BaseException:
@@ -230,7 +243,7 @@ class RayVecEnv(VectorEnv):
                     f"environments {np.flatnonzero(self._ended)[:10].tolist()} have ended and `autoreset_mode`"
                     " is DISABLED: reset them with `env.reset(options={'reset_mask': mask})` before stepping"
                 )
-            calls = [(k, actor.step.remote(actions[sl])) for k, (actor, sl) in enumerate(zip(self._actors, self._slices))]
+            calls = [(k, self._actors[k].step.remote(actions[sl])) for k, sl in enumerate(self._slices)]
             results = self._gather(calls)
             parts = [results[k] for k in range(len(self._actors))]
             obs = np.concatenate([p[0] for p in parts])
@@ -359,7 +372,9 @@ def _actor_options(actor_options: Any, num_actors: int) -> list[dict[str, Any]]:
             raise TypeError("`actor_options` as a sequence must hold dicts")
         per_actor = [dict(o) for o in actor_options]
     else:
-        raise TypeError(f"`actor_options` must be a dict, a sequence of dicts or None, got {type(actor_options).__name__}")
+        raise TypeError(
+            f"`actor_options` must be a dict, a sequence of dicts or None, got {type(actor_options).__name__}"
+        )
     for opts in per_actor:
         for key in ("max_restarts", "max_task_retries"):
             if opts.get(key, 0) != 0:
@@ -400,6 +415,7 @@ def make(
     num_actors: int,
     num_cpus_per_actor: float = 1,
     actor_options: dict[str, Any] | None = None,
+    start_timeout_s: float | None = 300.0,
     **make_kwargs: Any,
 ) -> RayVecEnv:
     """A ``RayVecEnv`` of ``num_envs`` copies of a registered task over ``num_actors`` actors.
@@ -409,7 +425,8 @@ def make(
     ``num_cpus_per_actor`` CPUs from Ray and gives its ``MjVecEnv`` as many threads
     (``nthread``, at least 1; override with ``nthread=``). ``make_kwargs`` go to
     ``mjvec.make`` (``autoreset_mode``, ``max_episode_steps``, task arguments, ...);
-    ``actor_options`` are Ray's, added to ``num_cpus``.
+    ``actor_options`` are Ray's, added to ``num_cpus``; ``start_timeout_s`` as in
+    ``RayVecEnv``.
     """
     num_envs = validation.check_num_envs(num_envs)
     if isinstance(num_actors, bool) or not isinstance(num_actors, (int, np.integer)):
@@ -425,4 +442,8 @@ def make(
     make_kwargs.setdefault("nthread", max(1, math.floor(num_cpus_per_actor)))
     sizes = [num_envs // num_actors + (k < num_envs % num_actors) for k in range(num_actors)]
     env_fns = [functools.partial(make_mjvec, env_id, n, **make_kwargs) for n in sizes]
-    return RayVecEnv(env_fns, actor_options={**(actor_options or {}), "num_cpus": num_cpus_per_actor})
+    return RayVecEnv(
+        env_fns,
+        actor_options={**(actor_options or {}), "num_cpus": num_cpus_per_actor},
+        start_timeout_s=start_timeout_s,
+    )

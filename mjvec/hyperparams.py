@@ -6,10 +6,10 @@ applies overrides, adapts them to a number of environments and turns them into
 keyword arguments of the SB3 algorithm. It imports neither SB3 nor torch until
 ``algo_kwargs`` is called.
 
-    hp = hyperparams.load("HalfCheetah-v5", "ppo")            # the table, as data
-    hp = hyperparams.with_overrides(hp, {"n_epochs": 10})     # checked against the algorithm
-    hp = hyperparams.for_num_envs(hp, "ppo", 16)              # same experience per update
-    kwargs = hyperparams.algo_kwargs(hp, "ppo", action_dim=6)  # for PPO(**kwargs)
+    hp = hyperparams.load("HalfCheetah-v5", "ppo")                  # the table, as data
+    hp = hyperparams.for_num_envs(hp, "ppo", 16)                    # same experience per update
+    hp = hyperparams.with_overrides(hp, {"n_epochs": 10}, "ppo")    # checked against the algorithm
+    kwargs = hyperparams.algo_kwargs(hp, "ppo", action_dim=6)       # for PPO(**kwargs)
 """
 
 from __future__ import annotations
@@ -28,13 +28,16 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10: the `train` extra carries tomli
     import tomli as tomllib
 
-__all__ = ["ALGOS", "ACTIVATIONS", "load", "tables", "with_overrides", "for_num_envs", "algo_kwargs", "parse_value"]
+__all__ = ["ALGOS", "ACTIVATIONS", "load", "tables", "check", "with_overrides", "for_num_envs", "algo_kwargs", "parse_value"]
 
 ALGOS = ("ppo", "sac", "td3")
 # keys of the data that are not keyword arguments of the SB3 algorithm
 META_KEYS = ("source", "n_envs", "n_timesteps", "normalize", "noise_type", "noise_std")
-ACTIVATIONS = ("relu", "tanh", "elu", "leaky_relu")
+_TORCH_ACTIVATIONS = {"relu": "ReLU", "tanh": "Tanh", "elu": "ELU", "leaky_relu": "LeakyReLU"}
+ACTIVATIONS = tuple(_TORCH_ACTIVATIONS)
 NOISE_TYPES = ("normal",)
+# keys of the data that a run sets otherwise
+_RUN_KEYS = {"source": "the data file", "n_envs": "`num_envs` (--num-envs)", "n_timesteps": "`steps` (--steps)"}
 _ALGO_CLASSES = {"ppo": "PPO", "sac": "SAC", "td3": "TD3"}
 
 
@@ -55,7 +58,11 @@ def load(env_id: str, algo: str) -> dict[str, Any]:
 
     name = _entry(env_id).name  # raises for an unknown task, with a "did you mean"
     per_task = tables()[check_algo(algo)]
-    return copy.deepcopy(per_task.get(name, per_task["defaults"]))
+    if name in per_task:
+        return copy.deepcopy(per_task[name])
+    hp = copy.deepcopy(per_task["defaults"])
+    hp["source"] = f"no {algo.upper()} table for {name}, the defaults: {hp['source']}"
+    return hp
 
 
 def check_algo(algo: Any) -> str:
@@ -85,15 +92,36 @@ def with_overrides(hp: dict[str, Any], overrides: dict[str, Any], algo: str) -> 
     known = allowed_keys(algo)
     out = copy.deepcopy(hp)
     for key, value in overrides.items():
-        if key not in known or key == "source":
+        if key in _RUN_KEYS:
+            raise ValueError(f"hyperparameter {key!r} is set by {_RUN_KEYS[key]}, not as an override")
+        if key not in known:
             raise ValueError(
                 f"hyperparameter {key!r} is not one {_ALGO_CLASSES[algo]} takes"
-                f"{validation.did_you_mean(key, known)}; known: {sorted(k for k in known if k != 'source')}"
+                f"{validation.did_you_mean(key, known)}; known: {sorted(k for k in known if k not in _RUN_KEYS)}"
             )
         out[key] = value
+    check(out)
     out["source"] = f"{hp.get('source', '')}; overridden: {', '.join(sorted(overrides))}" if overrides else hp.get(
         "source", "")
     return out
+
+
+def check(hp: dict[str, Any]) -> None:
+    """Refuse values ``algo_kwargs`` could not convert, before anything is built."""
+    policy_kwargs = hp.get("policy_kwargs")
+    if policy_kwargs is not None:
+        if not isinstance(policy_kwargs, dict):
+            raise TypeError(f"`policy_kwargs` must be a table, got {type(policy_kwargs).__name__}")
+        name = policy_kwargs.get("activation_fn", ACTIVATIONS[0])
+        if not isinstance(name, str) or name not in ACTIVATIONS:
+            hint = validation.did_you_mean(name, ACTIVATIONS) if isinstance(name, str) else ""
+            raise ValueError(f"`policy_kwargs.activation_fn` must be one of {list(ACTIVATIONS)}, got {name!r}{hint}")
+    noise_type = hp.get("noise_type")
+    if noise_type is not None:
+        if noise_type not in NOISE_TYPES:
+            raise ValueError(f"`noise_type` must be one of {list(NOISE_TYPES)}, got {noise_type!r}")
+        if not isinstance(hp.get("noise_std"), (int, float)) or isinstance(hp.get("noise_std"), bool):
+            raise ValueError(f"`noise_type` needs a number `noise_std`, got {hp.get('noise_std')!r}")
 
 
 def for_num_envs(hp: dict[str, Any], algo: str, num_envs: int) -> dict[str, Any]:
@@ -129,21 +157,16 @@ def algo_kwargs(hp: dict[str, Any], algo: str, action_dim: int) -> dict[str, Any
     ``policy`` defaults to ``"MlpPolicy"``; ``policy_kwargs.activation_fn`` names
     become ``torch.nn`` classes; ``noise_type``/``noise_std`` become ``action_noise``.
     """
-    algo = check_algo(algo)
+    check_algo(algo)
+    check(hp)
     kwargs = {k: copy.deepcopy(v) for k, v in hp.items() if k not in META_KEYS}
     kwargs.setdefault("policy", "MlpPolicy")
     policy_kwargs = kwargs.get("policy_kwargs")
-    if policy_kwargs is not None:
-        if not isinstance(policy_kwargs, dict):
-            raise TypeError(f"`policy_kwargs` must be a table, got {type(policy_kwargs).__name__}")
-        if "activation_fn" in policy_kwargs:
-            policy_kwargs["activation_fn"] = _activation(policy_kwargs["activation_fn"])
-    noise_type = hp.get("noise_type")
-    if noise_type is not None:
-        if noise_type not in NOISE_TYPES:
-            raise ValueError(f"`noise_type` must be one of {list(NOISE_TYPES)}, got {noise_type!r}")
-        if "noise_std" not in hp:
-            raise ValueError("`noise_type` needs a `noise_std`")
+    if policy_kwargs is not None and "activation_fn" in policy_kwargs:
+        import torch
+
+        policy_kwargs["activation_fn"] = getattr(torch.nn, _TORCH_ACTIVATIONS[policy_kwargs["activation_fn"]])
+    if hp.get("noise_type") is not None:
         import numpy as np
         from stable_baselines3.common.noise import NormalActionNoise
 
@@ -151,18 +174,6 @@ def algo_kwargs(hp: dict[str, Any], algo: str, action_dim: int) -> dict[str, Any
             mean=np.zeros(action_dim), sigma=float(hp["noise_std"]) * np.ones(action_dim)
         )
     return kwargs
-
-
-def _activation(name: Any):
-    import torch
-
-    classes = {"relu": torch.nn.ReLU, "tanh": torch.nn.Tanh, "elu": torch.nn.ELU, "leaky_relu": torch.nn.LeakyReLU}
-    if not isinstance(name, str) or name not in classes:
-        raise ValueError(
-            f"`policy_kwargs.activation_fn` must be one of {list(classes)}, got {name!r}"
-            f"{validation.did_you_mean(name, classes) if isinstance(name, str) else ''}"
-        )
-    return classes[name]
 
 
 def parse_value(text: str) -> Any:

@@ -7,38 +7,31 @@ computes its kinematics, and one ``mujoco.Renderer`` (an OpenGL context, made on
 use) draws it. Any backend that can hand over these arrays can be drawn: the CPU
 backend's ``mujoco.batch`` and MJX alike. See docs/rendering.md.
 
-OpenGL: MuJoCo draws with the platform named by ``MUJOCO_GL`` (``egl``, ``osmesa``,
-``glfw``). Where it is unset on a Linux machine with no display, the first frame tries
-EGL (a GPU, or Mesa's software EGL), then OSMesa (software), each in a child process
-because a process cannot switch platform once one is loaded, and sets ``MUJOCO_GL`` to
-the first that draws.
+OpenGL: the first frame picks a headless platform where ``MUJOCO_GL`` is unset
+(``mjvec.opengl``). Videos: ``write_video`` (``mjvec.video``).
 """
 
 from __future__ import annotations
 
 import copy
-import importlib
 import math
-import os
-import subprocess
-import sys
-import threading
 import weakref
-from collections.abc import Callable, Iterable
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import mujoco
 import numpy as np
 
 from mjvec import validation
+from mjvec.opengl import GL_INSTALL, GLUnavailableError, gl_backend
+from mjvec.video import write_video
 
 __all__ = [
-    "BatchRenderer",
     "DEFAULT_SIZE",
-    "GLUnavailableError",
     "LAYOUTS",
     "RENDER_MODES",
+    "BatchRenderer",
+    "GLUnavailableError",
     "RenderState",
     "check_env_ids",
     "check_layout",
@@ -53,33 +46,12 @@ LAYOUTS = ("frames", "batch", "tiled", "overlay")
 RENDER_MODES = ("rgb_array",)
 DEFAULT_SIZE = 480  # Gymnasium's MuJoCo envs: 480 x 480 frames
 
-# what makes each OpenGL platform work, on Debian and Ubuntu
-_GL_INSTALL = {
-    "egl": "`apt-get install libegl1 libgl1-mesa-dri` (software EGL) or a GPU driver",
-    "osmesa": "`apt-get install libosmesa6`",
-    "glfw": "a display (DISPLAY), or MUJOCO_GL=egl or MUJOCO_GL=osmesa",
-}
-_PROBE = """
-import mujoco
-model = mujoco.MjModel.from_xml_string("<mujoco><worldbody><geom size='1'/></worldbody></mujoco>")
-data = mujoco.MjData(model)
-mujoco.mj_forward(model, data)
-with mujoco.Renderer(model, 8, 8) as renderer:
-    renderer.update_scene(data)
-    renderer.render()
-"""
-_gl_lock = threading.Lock()
-
-
-class GLUnavailableError(RuntimeError):
-    """No OpenGL context could be made; the message says what to install or set."""
-
-
 class RenderState(NamedTuple):
     """The state of ``k`` environments, for drawing them; what a backend's ``render_state`` returns.
 
     Attributes:
-      model: the ``MjModel`` the simulations are built from (sizes, meshes, cameras).
+      model: the ``MjModel`` the simulations are built from (sizes, meshes, cameras);
+        the same object at every call, since the OpenGL context is made for it.
       qpos: ``(k, nq)``; qvel: ``(k, nv)``.
       act: ``(k, na)`` actuator activations, or None when ``na == 0``.
       mocap_pos: ``(k, nmocap, 3)``; mocap_quat: ``(k, nmocap, 4)``; None when ``nmocap == 0``.
@@ -95,71 +67,6 @@ class RenderState(NamedTuple):
     mocap_pos: np.ndarray | None = None
     mocap_quat: np.ndarray | None = None
     models: Callable[[int], mujoco.MjModel] | None = None
-
-
-def gl_backend() -> str:
-    """The OpenGL platform MuJoCo draws with; picks one on the first call if ``MUJOCO_GL`` is unset.
-
-    ``MUJOCO_GL`` set: that one. ``PYOPENGL_PLATFORM`` set to ``egl`` or ``osmesa``
-    (PyOpenGL is then bound to it): that one. A display, or not Linux: MuJoCo's
-    default. Headless Linux: ``egl``, else ``osmesa``, the first that draws a frame in a
-    child process. The choice is written to ``MUJOCO_GL`` (children inherit it).
-
-    Raises:
-      GLUnavailableError: headless and neither works; the message says what to install.
-    """
-    with _gl_lock:
-        name = os.environ.get("MUJOCO_GL", "").strip().lower()
-        if name:
-            return name
-        platform = os.environ.get("PYOPENGL_PLATFORM", "").strip().lower()
-        if platform in ("egl", "osmesa"):
-            name = platform
-        elif not sys.platform.startswith("linux") or os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
-            return "cgl" if sys.platform == "darwin" else "glfw"
-        else:
-            errors = {}
-            for candidate in ("egl", "osmesa"):
-                errors[candidate] = _probe(candidate)
-                if errors[candidate] is None:
-                    name = candidate
-                    break
-            else:
-                tried = "; ".join(f"{k}: {v}" for k, v in errors.items())
-                raise GLUnavailableError(
-                    "rendering needs OpenGL and this machine has no display: neither EGL nor OSMesa could"
-                    f" draw ({tried}). Install OSMesa (software, any machine) with"
-                    f" {_GL_INSTALL['osmesa']}, or EGL with {_GL_INSTALL['egl']}; or set MUJOCO_GL"
-                )
-        _use_gl(name)
-        return name
-
-
-def _use_gl(name: str) -> None:
-    """Make MuJoCo's ``Renderer`` draw with OpenGL platform ``name`` from now on."""
-    os.environ["MUJOCO_GL"] = name
-    # mujoco read MUJOCO_GL when it was imported (and found none): read it again
-    module = sys.modules.get("mujoco.rendering.classic.gl_context")
-    if module is not None and getattr(module, "_MUJOCO_GL", name) != name:
-        importlib.reload(module)
-
-
-def _probe(name: str) -> str | None:
-    """None if MuJoCo draws a frame with OpenGL platform ``name`` in a child process, else why not."""
-    try:
-        done = subprocess.run(
-            [sys.executable, "-c", _PROBE],
-            env={**os.environ, "MUJOCO_GL": name},
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-    except (OSError, subprocess.SubprocessError) as e:
-        return f"{type(e).__name__}: {e}"
-    if done.returncode == 0:
-        return None
-    lines = done.stderr.strip().splitlines()
-    return lines[-1] if lines else f"exit status {done.returncode}"
 
 
 def _check_size(name: str, value: Any) -> int:
@@ -214,14 +121,14 @@ def check_env_ids(env_ids: Any, num_envs: int) -> np.ndarray:
     if isinstance(env_ids, (int, np.integer)) and not isinstance(env_ids, (bool, np.bool_)):
         env_ids = [env_ids]
     ids = np.asarray(env_ids)
+    if ids.size == 0:
+        raise ValueError("`env_ids` is empty: name at least one environment")
     if ids.dtype.kind not in "iu" or ids.ndim != 1:
         raise TypeError(
             f"`env_ids` must be None, an int or a 1-D sequence of ints, got {type(env_ids).__name__}"
             f" with dtype {ids.dtype} and shape {ids.shape}"
             + (" (for a boolean mask, pass np.flatnonzero(mask))" if ids.dtype == np.bool_ else "")
         )
-    if ids.size == 0:
-        raise ValueError("`env_ids` is empty: name at least one environment")
     bad = ids[(ids < 0) | (ids >= num_envs)]
     if bad.size:
         raise ValueError(f"`env_ids` must be in [0, {num_envs}), got {bad[:10].tolist()}")
@@ -342,8 +249,8 @@ class BatchRenderer:
         except Exception as e:  # OpenGL failures arrive as ImportError, RuntimeError, OSError, GLError...
             raise GLUnavailableError(
                 f"MuJoCo could not make an OpenGL context with MUJOCO_GL={name!r}: {type(e).__name__}: {e}."
-                f" It needs {_GL_INSTALL.get(name, 'a working OpenGL')}; MUJOCO_GL=osmesa needs"
-                f" {_GL_INSTALL['osmesa']}"
+                f" It needs {GL_INSTALL.get(name, 'a working OpenGL')}; MUJOCO_GL=osmesa needs"
+                f" {GL_INSTALL['osmesa']}"
             ) from e
         # closed before interpreter teardown, where the context's own __del__ fails noisily
         self._finalizer = weakref.finalize(self, renderer.close)
@@ -401,71 +308,3 @@ def tile(frames: np.ndarray) -> np.ndarray:
     grid = np.zeros((rows * cols, h, w, c), dtype=frames.dtype)
     grid[:k] = frames
     return grid.reshape(rows, cols, h, w, c).transpose(0, 2, 1, 3, 4).reshape(rows * h, cols * w, c)
-
-
-def write_video(path: str | os.PathLike, frames: Iterable[np.ndarray], fps: float) -> Path:
-    """Write RGB ``frames`` to ``path`` as a video of ``fps`` frames per second; returns the path.
-
-    ``.mp4``: H.264 through imageio's FFmpeg plugin, whose ``imageio-ffmpeg`` package
-    ships an ffmpeg binary (no system ffmpeg needed); frames of an odd size are padded
-    with one black row or column (H.264's 4:2:0 needs even sizes). ``.gif``: through
-    Pillow. ``frames``: a ``(T, H, W, 3)`` uint8 array or any iterable of ``(H, W, 3)``
-    uint8 frames, written as they come (an MP4 need not fit in memory). Needs the
-    ``render`` extra: ``pip install "mjvec[render]"``.
-    """
-    if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"`path` must be a str or os.PathLike, got {type(path).__name__}")
-    path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in (".mp4", ".gif"):
-        raise ValueError(f"`path` must end in .mp4 or .gif, got {str(path)!r}")
-    if isinstance(fps, bool) or not isinstance(fps, (int, float, np.integer, np.floating)):
-        raise TypeError(f"`fps` must be a number, got {type(fps).__name__}")
-    if not (math.isfinite(fps) and fps > 0):
-        raise ValueError(f"`fps` must be a finite number > 0, got {fps}")
-    if not isinstance(frames, Iterable):
-        raise TypeError(f"`frames` must be an array or an iterable of frames, got {type(frames).__name__}")
-    try:
-        import imageio.v2 as imageio
-    except ImportError as e:
-        raise ImportError('write_video needs imageio and imageio-ffmpeg: pip install "mjvec[render]"') from e
-    checked = _checked_frames(frames)
-    first = next(checked, None)
-    if first is None:
-        raise ValueError("`frames` is empty: a video needs at least one frame")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if suffix == ".gif":
-        imageio.mimwrite(path, [first, *checked], format="GIF", duration=1000.0 / fps, loop=0)
-        return path
-    # yuv420p (4:2:0) plays everywhere; macro_block_size=1 keeps imageio from resizing
-    with imageio.get_writer(
-        path, format="FFMPEG", mode="I", fps=fps, codec="libx264", pixelformat="yuv420p",
-        macro_block_size=1, ffmpeg_log_level="error",
-    ) as writer:
-        for frame in _chain(first, checked):
-            h, w = frame.shape[:2]
-            if h % 2 or w % 2:
-                frame = np.pad(frame, ((0, h % 2), (0, w % 2), (0, 0)))
-            writer.append_data(frame)
-    return path
-
-
-def _chain(first: np.ndarray, rest: Iterable[np.ndarray]):
-    yield first
-    yield from rest
-
-
-def _checked_frames(frames: Iterable[Any]):
-    """Each frame as a ``(H, W, 3)`` uint8 array of the first frame's shape, or an exact error."""
-    shape = None
-    for t, frame in enumerate(frames):
-        frame = np.asarray(frame)
-        if frame.dtype != np.uint8:
-            raise TypeError(f"`frames` must be uint8 RGB images, got dtype {frame.dtype} at frame {t}")
-        if frame.ndim != 3 or frame.shape[2] != 3:
-            raise ValueError(f"`frames` must be (H, W, 3) RGB images, got shape {frame.shape} at frame {t}")
-        if shape is None:
-            shape = frame.shape
-        elif frame.shape != shape:
-            raise ValueError(f"`frames` must all have one shape, got {shape} and then {frame.shape} at frame {t}")
-        yield frame

@@ -44,13 +44,12 @@ DEFAULT_EVAL_EPISODES = 10
 DEFAULT_EVALUATIONS = 20  # evaluations over a run when --eval-freq is not given
 
 
-def mjvec_venv(env_id: str, num_envs: int, *, backend: str = "cpu", nthread: int | None = None,
-               render_mode: str | None = None):
+def mjvec_venv(env_id: str, num_envs: int, *, backend: str = "cpu", nthread: int | None = None, **make_kwargs):
     """``SB3VecEnv(mjvec.make(env_id, num_envs, ...))``: ``train()``'s default env factory."""
     import mjvec
     from mjvec.sb3 import SB3VecEnv
 
-    return SB3VecEnv(mjvec.make(env_id, num_envs, backend=backend, nthread=nthread, render_mode=render_mode))
+    return SB3VecEnv(mjvec.make(env_id, num_envs, backend=backend, nthread=nthread, **make_kwargs))
 
 
 def train(
@@ -72,7 +71,7 @@ def train(
     video: bool = True,
     make_venv: Callable[..., Any] | None = None,
     label: str = "mjvec",
-    log: Callable[[str], None] = print,
+    log: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Train ``algo`` on ``env_id``, write the output folder ``out`` and return its metrics.
 
@@ -89,7 +88,8 @@ def train(
       eval_freq: env-steps between evaluations (default: ``steps / 20``); an
         evaluation also runs before training and at its end.
       eval_episodes: completed episodes per evaluation, one per evaluation env.
-      overrides: hyperparameters replacing the data's (keys checked against ``algo``).
+      overrides: hyperparameters replacing the data's (keys checked against ``algo``),
+        taken as given for ``num_envs`` (the data's own values are adapted to it).
       device: torch device of the policy (``"cpu"``, ``"cuda"``, ``"auto"``).
       torch_threads: ``torch.set_num_threads`` (None: leave it); 1 suits small MLPs
         and leaves the cores to the simulation.
@@ -99,31 +99,62 @@ def train(
       make_venv: ``make_venv(env_id, num_envs)`` returning an SB3 ``VecEnv``
         (default: ``mjvec_venv`` with ``backend``).
       label: names the environment implementation in the metrics and plots.
-      log: where progress lines go.
+      log: where progress lines go (default: flushed prints, so a log file follows along).
     """
+    log = log or (lambda msg: print(msg, flush=True))
     algo = hyperparams.check_algo(algo)
     hp = hyperparams.load(env_id, algo)
-    hp = hyperparams.with_overrides(hp, overrides or {}, algo)
     num_envs = validation.check_num_envs(num_envs if num_envs is not None else int(hp["n_envs"]))
-    hp = hyperparams.for_num_envs(hp, algo, num_envs)
+    # the data's values are adapted to num_envs; overrides are taken as given, for num_envs
+    hp = hyperparams.with_overrides(hyperparams.for_num_envs(hp, algo, num_envs), overrides or {}, algo)
     steps = _positive_int(steps if steps is not None else int(hp["n_timesteps"]), "steps")
     eval_freq = _positive_int(eval_freq if eval_freq is not None else max(1, steps // DEFAULT_EVALUATIONS), "eval_freq")
     eval_episodes = _positive_int(eval_episodes, "eval_episodes")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"`seed` must be an int >= 0, got {seed!r}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"`seed` must be an int, got {type(seed).__name__}")
+    if seed < 0:
+        raise ValueError(f"`seed` must be >= 0, got {seed}")
+    if torch_threads is not None:
+        torch_threads = _positive_int(torch_threads, "torch_threads")
+    if progress_bar:
+        try:
+            import rich  # noqa: F401
+            import tqdm  # noqa: F401
+        except ImportError as e:
+            raise ImportError(f"the progress bar needs tqdm and rich ({e}): pip install \"mjvec[train]\"") from e
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
 
+    import torch
+
+    if torch_threads is not None:
+        torch.set_num_threads(torch_threads)
+    factory = make_venv or (lambda env_id, n: mjvec_venv(env_id, n, backend=backend, nthread=nthread))
+    venv = factory(env_id, num_envs)
+    try:
+        eval_venv = factory(env_id, eval_episodes)
+    except BaseException:
+        venv.close()
+        raise
+    try:
+        return _run(env_id, algo, hp, venv, eval_venv, num_envs=num_envs, steps=steps, seed=seed, out=out,
+                    backend=backend, nthread=nthread, eval_freq=eval_freq, eval_episodes=eval_episodes,
+                    device=device, progress_bar=progress_bar, video=video, foreign_env=make_venv is not None,
+                    label=label, log=log)
+    finally:
+        venv.close()
+        eval_venv.close()
+
+
+def _run(env_id: str, algo: str, hp: dict[str, Any], venv, eval_venv, *, num_envs: int, steps: int, seed: int,
+         out: Path, backend: str, nthread: int | None, eval_freq: int, eval_episodes: int, device: str,
+         progress_bar: bool, video: bool, foreign_env: bool, label: str, log: Callable[[str], None]):
+    """``train()`` once its arguments are checked and its envs made (the caller closes them)."""
     import torch
     from stable_baselines3 import PPO, SAC, TD3
     from stable_baselines3.common import logger as sb3_logger
     from stable_baselines3.common.vec_env import VecNormalize
 
-    if torch_threads is not None:
-        torch.set_num_threads(_positive_int(torch_threads, "torch_threads"))
-    factory = make_venv or (lambda env_id, n: mjvec_venv(env_id, n, backend=backend, nthread=nthread))
-    venv = factory(env_id, num_envs)
-    eval_venv = factory(env_id, eval_episodes)
     normalize = hp.get("normalize", False)
     if normalize:
         norm_kwargs = dict(normalize) if isinstance(normalize, dict) else {}
@@ -160,8 +191,8 @@ def train(
     evals = evaluator.evaluations
     train_wall = wall - evaluator.eval_wall_s
     metrics = {
-        "env_id": env_id, "env": label, "algo": algo, "backend": backend if make_venv is None else None,
-        "nthread": nthread if make_venv is None else None,
+        "env_id": env_id, "env": label, "algo": algo, "backend": None if foreign_env else backend,
+        "nthread": None if foreign_env else nthread,
         "num_envs": num_envs, "steps": steps, "timesteps": int(model.num_timesteps), "seed": seed,
         "eval_freq": eval_freq, "eval_episodes": eval_episodes, "device": str(model.device),
         "torch_threads": torch.get_num_threads(),
@@ -170,6 +201,7 @@ def train(
         "final_mean_return": evals[-1]["mean_return"] if evals else None,
         "best_mean_return": max(e["mean_return"] for e in evals) if evals else None,
         "wall_s": wall, "eval_wall_s": evaluator.eval_wall_s, "train_wall_s": train_wall,
+        "collect_wall_s": evaluator.collect_wall_s, "update_wall_s": train_wall - evaluator.collect_wall_s,
         "steps_per_s": model.num_timesteps / train_wall if train_wall > 0 else None,
         "machine": _machine(),
         "files": files,
@@ -180,17 +212,15 @@ def train(
     except ImportError as e:
         log(f"learning curve skipped: matplotlib is not installed ({e}); pip install \"mjvec[train]\"")
     if video:
-        note = _video(model, env_id, backend, venv if normalize else None, out / "video.mp4", make_venv is not None)
+        note = _video(model, env_id, backend, venv if normalize else None, out / "video.mp4", foreign_env)
         if note is None:
             files["video"] = "video.mp4"
         else:
             metrics["video_skipped"] = note
             log(f"video skipped: {note}")
+    files["metrics"] = "metrics.json"
     with open(out / "metrics.json", "w") as f:
         json.dump(metrics, f, indent=2, default=_json_default)
-    files["metrics"] = "metrics.json"
-    venv.close()
-    eval_venv.close()
     log(f"done in {wall:.0f} s ({train_wall:.0f} s training, {evaluator.eval_wall_s:.0f} s evaluating):"
         f" final mean return {metrics['final_mean_return']:.1f}, best {metrics['best_mean_return']:.1f};"
         f" files in {out}: {', '.join(sorted(files.values()))}")
@@ -237,10 +267,13 @@ def _video(model, env_id: str, backend: str, vecnormalize, path: Path, foreign_e
     if foreign_env:
         return "the run used its own env factory; `mjvec train` films mjvec envs only"
     try:
-        from mjvec import render
+        from mjvec.render import GLUnavailableError
     except ImportError as e:
         return f"rendering is not available ({e})"
-    return _film_episode(model, env_id, backend, vecnormalize, path, render)
+    try:
+        return _film_episode(model, env_id, backend, vecnormalize, path)
+    except (GLUnavailableError, ImportError) as e:  # no OpenGL, or no imageio: the run itself is done
+        return f"{type(e).__name__}: {e}"
 
 
 def _evaluator(eval_venv, eval_freq: int, episodes: int, log: Callable[[str], None]):
@@ -259,12 +292,21 @@ def _evaluator(eval_venv, eval_freq: int, episodes: int, log: Callable[[str], No
             super().__init__()
             self.evaluations: list[dict[str, Any]] = []
             self.eval_wall_s = 0.0
+            self.collect_wall_s = 0.0  # collecting experience (policy and env steps), evaluations excluded
+            self._collect_start = (0.0, 0.0)
             self._next = 0
             self._start = 0.0
 
         def _on_training_start(self) -> None:
             self._start = time.perf_counter()
             self._evaluate()
+
+        def _on_rollout_start(self) -> None:
+            self._collect_start = (time.perf_counter(), self.eval_wall_s)
+
+        def _on_rollout_end(self) -> None:
+            t0, eval_before = self._collect_start
+            self.collect_wall_s += time.perf_counter() - t0 - (self.eval_wall_s - eval_before)
 
         def _on_step(self) -> bool:
             if self.num_timesteps >= self._next:
@@ -302,9 +344,38 @@ def _evaluator(eval_venv, eval_freq: int, episodes: int, log: Callable[[str], No
     return Evaluator()
 
 
-def _film_episode(model, env_id: str, backend: str, vecnormalize, path: Path, render) -> str | None:
+def _film_episode(model, env_id: str, backend: str, vecnormalize, path: Path) -> None:
     """Play one deterministic episode on a 1-env ``MjVecEnv`` and write its frames to ``path``."""
-    raise NotImplementedError
+    import copy
+
+    from stable_baselines3.common.vec_env import VecNormalize
+
+    import mjvec
+    from mjvec.render import write_video
+
+    task = mjvec.make_task(env_id)
+    cameras = [task.model.camera(i).name for i in range(task.model.ncam)]
+    # the locomotion tasks' "track" camera follows the body; the free camera would lose it
+    camera = {"camera_name": "track"} if "track" in cameras else {}
+    venv = mjvec_venv(env_id, 1, backend=backend, render_mode="rgb_array", **camera)
+    env = venv.env
+    if vecnormalize is not None:
+        venv = VecNormalize(venv, training=False, norm_obs=vecnormalize.norm_obs, norm_reward=False,
+                            clip_obs=vecnormalize.clip_obs, epsilon=vecnormalize.epsilon)
+        venv.obs_rms = copy.deepcopy(vecnormalize.obs_rms)
+    try:
+        venv.seed(0)
+        obs = venv.reset()
+        frames = [env.render(env_ids=[0])[0]]
+        for _ in range(env.max_episode_steps or 1000):
+            action, _ = model.predict(obs, deterministic=True)
+            obs, _, done, _ = venv.step(action)
+            if done[0]:  # the env has already reset: its terminal state is not drawn
+                break
+            frames.append(env.render(env_ids=[0])[0])
+        write_video(path, frames, env.metadata["render_fps"])
+    finally:
+        venv.close()
 
 
 def _positive_int(value: Any, name: str) -> int:
@@ -384,10 +455,9 @@ def run(args: argparse.Namespace) -> int:
     out = args.out or os.path.join("runs", f"{args.env.removeprefix('mjvec/')}-{args.algo}-s{args.seed}")
     try:
         # the checks train() makes before anything runs, as usage errors
-        hp = hyperparams.with_overrides(hyperparams.load(args.env, args.algo), overrides, args.algo)
-        num_envs = args.num_envs if args.num_envs is not None else int(hp["n_envs"])
-        validation.check_num_envs(num_envs)
-        hyperparams.for_num_envs(hp, args.algo, num_envs)
+        hp = hyperparams.load(args.env, args.algo)
+        num_envs = validation.check_num_envs(args.num_envs if args.num_envs is not None else int(hp["n_envs"]))
+        hyperparams.with_overrides(hyperparams.for_num_envs(hp, args.algo, num_envs), overrides, args.algo)
         for name in ("steps", "eval_freq", "eval_episodes", "torch_threads", "nthread"):
             if getattr(args, name) is not None:
                 _positive_int(getattr(args, name), name)

@@ -15,19 +15,21 @@ disk (``MJVEC_JAX_CACHE``; see docs/mjx.md).
 
 from __future__ import annotations
 
+import copy
 import importlib.metadata
 import inspect
 import os
+import warnings
 from typing import Any
 
 import jax
 import jax.numpy as jnp
+import mujoco
 import numpy as np
 from gymnasium.vector import AutoresetMode
 
 from mjvec import validation
 from mjvec.actions import BoundActions
-
 from mjvec.backends.mjx_program import (
     FAULT_KINDS,
     DataView,
@@ -39,8 +41,11 @@ from mjvec.backends.mjx_program import (
     vector_step,
 )
 from mjvec.backends.mjx_random import MAX_TRIES, entropy_seeds, seed_keys
+from mjvec.backends.mjx_randomize import check_randomization, nominal_params
 
-__all__ = ["MjxBackend", "UnsupportedFeatureError", "ARRAY_TYPES", "put_model", "configure_compilation_cache"]
+__all__ = [
+    "MjxBackend", "UnsupportedFeatureError", "ARRAY_TYPES", "put_model", "configure_compilation_cache", "env_sharding",
+]
 
 ARRAY_TYPES = ("numpy", "jax")
 
@@ -140,6 +145,26 @@ def _jax_info(dense: dict) -> dict:
     return info
 
 
+def env_sharding(num_envs: int):
+    """A ``NamedSharding`` that splits the env axis over every local device, or None.
+
+    None with one device, and (with a warning) when ``num_envs`` is not a multiple of
+    the device count: the batch then runs on the first device.
+    """
+    devices = jax.local_devices()
+    if len(devices) < 2:
+        return None
+    if num_envs % len(devices):
+        warnings.warn(
+            f"num_envs={num_envs} is not a multiple of the {len(devices)} local JAX devices: the MJX batch runs"
+            f" on {devices[0]} alone; make num_envs a multiple of {len(devices)} to use them all",
+            stacklevel=4,
+        )
+        return None
+    mesh = jax.sharding.Mesh(np.array(devices), ("envs",))
+    return jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("envs"))
+
+
 class MjxBackend:
     """``num_envs`` copies of ``task`` as one jitted MJX batch.
 
@@ -174,7 +199,8 @@ class MjxBackend:
     ):
         if nthread is not None:
             raise ValueError(
-                f"`nthread` sets the CPU backend's threads; backend='mjx' runs on JAX's devices, got nthread={nthread!r}"
+                "`nthread` sets the CPU backend's threads; backend='mjx' runs on JAX's devices,"
+                f" got nthread={nthread!r}"
             )
         if variants is not None:
             raise ValueError(
@@ -200,10 +226,14 @@ class MjxBackend:
         missing = [f for f in self.actions.fields if not has_field(self._template, f)]
         if missing:
             raise ValueError(f"`actions` drive fields that mjx.Data does not have: {missing}")
+        self.randomization = randomization
+        derived = () if randomization is None else check_randomization(randomization, self.model, task.model)
         mode = AutoresetMode.NEXT_STEP if autoreset_mode is None else autoreset_mode
-        self._program = Program(task, num_envs, mode, max_episode_steps, self.actions)
+        self._program = Program(task, num_envs, mode, max_episode_steps, self.actions, randomization, derived)
         # resets do not depend on the episode rules: one compiled reset for every mode
-        self._reset_program = Program(task, num_envs, None, None, self.actions)
+        self._reset_program = Program(task, num_envs, None, None, self.actions, randomization, derived)
+        # envs whose parameters were drawn since they were last seeded (resample="once")
+        self._randomized = np.zeros(num_envs, dtype=np.bool_)
         self._obs_dtype = task.single_observation_space.dtype
         self._seeded = np.zeros(num_envs, dtype=np.bool_)
         n = num_envs
@@ -214,7 +244,14 @@ class MjxBackend:
             ended=jnp.zeros(n, dtype=bool),
             last_obs=jnp.zeros((n, *task.single_observation_space.shape), dtype=jnp.result_type(float)),
             faults={kind: jnp.zeros(n, dtype=jnp.int32) for kind in FAULT_KINDS},
+            params={} if randomization is None else nominal_params(self.model, randomization, derived, n),
         )
+        # several local devices (GPUs): the env axis is split over them, the model replicated
+        self.sharding = env_sharding(n)
+        if self.sharding is not None:
+            replicated = jax.sharding.NamedSharding(self.sharding.mesh, jax.sharding.PartitionSpec())
+            self.model, self._template = jax.device_put((self.model, self._template), replicated)
+            self._state = jax.device_put(self._state, self.sharding)
 
     @property
     def data(self) -> DataView:
@@ -247,11 +284,15 @@ class MjxBackend:
             for i, s in zip(np.flatnonzero(fresh), entropy_seeds(int(fresh.sum()))):
                 values[i] = s
         reseed |= fresh
+        draw = mask.copy()
+        if self.randomization is not None and self.randomization.resample == "once":
+            draw &= reseed | ~self._randomized
         self._state, out = vector_reset(
             self._reset_program, self._state, self.model, self._template,
-            jnp.asarray(mask), seed_keys(values), jnp.asarray(reseed),
+            *self._put(mask, seed_keys(values), reseed, draw),
         )
         self._seeded |= mask
+        self._randomized |= draw
         if self.array_type == "jax":
             return out.obs, _jax_info(out.info)
         out = jax.device_get(out)
@@ -260,7 +301,8 @@ class MjxBackend:
 
     def vector_step(self, actions) -> tuple[Any, Any, Any, Any, dict]:
         """One vector step: ``(obs, reward, terminated, truncated, info)`` as ``MjVecEnv.step``."""
-        self._state, out = vector_step(self._program, self._state, self.model, self._template, jnp.asarray(actions))
+        (actions,) = self._put(actions)
+        self._state, out = vector_step(self._program, self._state, self.model, self._template, actions)
         if self.array_type == "jax":
             info = _jax_info(out.info)
             if out.final is not None:
@@ -281,6 +323,12 @@ class MjxBackend:
             info["final_info"], info["_final_info"] = _host_info(final_info), mask.copy()
         return obs, out.reward.astype(np.float64), out.terminated, out.truncated, info
 
+    def _put(self, *arrays):
+        """Per-env inputs on the device(s), split as the state is."""
+        if self.sharding is None:
+            return tuple(jnp.asarray(a) for a in arrays)
+        return tuple(jax.device_put(a, self.sharding) for a in arrays)
+
     def _check_exhausted(self, exhausted: np.ndarray) -> None:
         if exhausted.any():
             raise RuntimeError(
@@ -289,10 +337,43 @@ class MjxBackend:
                 " is the last rejected candidate. Check the `accept` function (or draw a likelier candidate)"
             )
 
+    def get_model(self, i: int):
+        """Env ``i``'s ``mujoco.MjModel`` as simulated: a copy with its drawn parameters.
+
+        The derived constants are MuJoCo's own (``mj_setConst``), as on the CPU backend.
+        """
+        model = copy.copy(self.task.model)
+        if self.randomization is None:
+            return model
+        values = jax.device_get({f: self._state.params[f][i] for f in self.randomization.fields})
+        for field, value in values.items():
+            if field.startswith("opt."):
+                setattr(model.opt, field[4:], value.item() if value.size == 1 else value)
+            else:
+                getattr(model, field)[...] = value
+        mujoco.mj_setConst(model, mujoco.MjData(model))
+        return model
+
+    def render_state(self, env_ids: np.ndarray):
+        """The state of simulations ``env_ids`` for drawing them (``mjvec.render.RenderState``)."""
+        from mjvec.render import RenderState
+
+        ids = jnp.asarray(np.asarray(env_ids, dtype=np.int32))
+        d = self._state.data
+        model = self.task.model
+        qpos, qvel, act, mocap_pos, mocap_quat = jax.device_get((
+            d.qpos[ids], d.qvel[ids], d.act[ids] if model.na else None,
+            d.mocap_pos[ids] if model.nmocap else None, d.mocap_quat[ids] if model.nmocap else None,
+        ))
+        models = None if self.randomization is None else (lambda j: self.get_model(int(env_ids[j])))
+        return RenderState(model, qpos, qvel, act, mocap_pos, mocap_quat, models=models)
+
     def fault_counts(self) -> dict[str, np.ndarray]:
         """``{kind: (num_envs,) occurrences}`` of the kinds that occurred (one host copy)."""
-        counts = jax.device_get(self._state.faults)
+        counts = self._final_faults if self._state is None else jax.device_get(self._state.faults)
         return {kind: c.astype(np.int64) for kind, c in counts.items() if c.any()}
 
     def close(self) -> None:
+        if self._state is not None:  # diagnostics() still answers after close()
+            self._final_faults = jax.device_get(self._state.faults)
         self._state = None

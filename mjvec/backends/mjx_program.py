@@ -58,6 +58,7 @@ class EnvState(NamedTuple):
     ended: jax.Array  # (num_envs,) bool: terminated or truncated, not yet reset
     last_obs: jax.Array  # (num_envs, obs size): the final observation of an env that diverges
     faults: dict  # {kind: (num_envs,) int32 occurrences}, kinds of FAULT_KINDS
+    params: dict  # randomize=: {model field: (num_envs, ...) values}, drawn fields and derived constants
 
 
 class StepOut(NamedTuple):
@@ -110,9 +111,14 @@ class Program:
     content), so equal tasks share one compiled function and different ones never do.
     """
 
-    def __init__(self, task, num_envs: int, mode: AutoresetMode | None, max_episode_steps: int | None, actions):
+    def __init__(
+        self, task, num_envs: int, mode: AutoresetMode | None, max_episode_steps: int | None, actions,
+        randomization=None, derived: tuple[str, ...] = (),
+    ):
         self.task = task
         self.actions = actions  # mjvec.actions.BoundActions
+        self.randomization = randomization  # mjvec.randomize.BoundRandomization or None
+        self.derived = derived  # the constants recomputed from drawn fields
         self.num_envs = num_envs
         self.mode = mode
         self.max_episode_steps = max_episode_steps
@@ -122,7 +128,8 @@ class Program:
         # mjx.step starts with one, and a forward changes no state (a smaller program)
         self.forward_at_reset = bool(task.fields)
         self.key = (
-            task_fingerprint(task), fingerprint(actions), num_envs, mode and mode.name, max_episode_steps,
+            task_fingerprint(task), fingerprint(actions), fingerprint(randomization), derived, num_envs,
+            mode and mode.name, max_episode_steps,
             jax.config.jax_enable_x64,
         )
         self._hash = hash(self.key)
@@ -220,14 +227,23 @@ def _with_on_demand(data, fields: dict):
     return data.replace(_impl=data._impl.replace(**fields))
 
 
-def _simulate(program: Program, model, data, action):
+def _batched(fn, model, params: dict):
+    """``fn(model, d)`` vmapped over data, with each env's ``params`` swapped into ``model``."""
+    if not params:
+        return jax.vmap(fn, in_axes=(None, 0))
+    from mjvec.backends.mjx_randomize import with_params
+
+    return lambda m, data: jax.vmap(lambda p, d: fn(with_params(m, p), d))(params, data)
+
+
+def _simulate(program: Program, model, data, action, params: dict):
     """Write ``action``, run ``frame_skip`` substeps; ``(data, bad (3, n) substep counts)``."""
     actions = program.actions
     if actions.passthrough:
         data = data.replace(ctrl=action.astype(data.ctrl.dtype))
     else:
         data = data.replace(**actions.write(jnp, action, {f: getattr(data, f) for f in actions.fields}))
-    step = jax.vmap(mjx.step, in_axes=(None, 0))
+    step = _batched(mjx.step, model, params)
 
     def substep(d, _):
         d = step(model, d)
@@ -237,43 +253,54 @@ def _simulate(program: Program, model, data, action):
     if program.on_demand:
         # as the CPU backend: cfrc_ext (cacc, cfrc_int) from a forward at the new state;
         # the other derived fields stay the last substep's
-        def post(d):
-            f = mjx.rne_postconstraint(model, mjx.forward(model, d))
+        def post(m, d):
+            f = mjx.rne_postconstraint(m, mjx.forward(m, d))
             return {k: getattr(f._impl, k) for k in ON_DEMAND_FIELDS}
 
-        data = _with_on_demand(data, jax.vmap(post)(data))
+        data = _with_on_demand(data, _batched(post, model, params)(model, data))
     return data, jnp.sum(bad, axis=0, dtype=jnp.int32)
 
 
-def _fresh(program: Program, model, template, keys):
-    """Fresh reset states for every env: ``(data, keys, exhausted)``.
+def _fresh(program: Program, model, template, keys, params: dict, draw):
+    """Fresh reset states for every env: ``(data, keys, exhausted, params)``.
 
     Gymnasium's order: ``mj_resetData`` (the template), the task's ``reset_state``,
     ``mj_forward`` (if the task reads derived fields); on-demand fields are zero after
-    a reset, as in Gymnasium.
+    a reset, as in Gymnasium. With ``randomize=``, the envs in ``draw`` first get new
+    model parameters from their stream (the CPU backend's order); the others keep
+    theirs and their stream.
     """
     task, n = program.task, program.num_envs
     rng = JaxRandom(keys)
+    if program.randomization is not None:
+        from mjvec.backends.mjx_randomize import derived_constants
+
+        drawn = program.randomization.sample(jnp, rng)
+        if program.derived:
+            drawn.update(jax.vmap(lambda p: derived_constants(model, task.model, p))(drawn))
+        drawn = {k: jnp.asarray(v, params[k].dtype) for k, v in drawn.items()}
+        params = _where(draw, drawn, params)
+        rng.keys = _where(draw, rng.keys, keys)
     qpos, qvel = task.reset_state(jnp, rng, task.init_qpos, task.init_qvel)
     data = jax.tree.map(lambda x: jnp.broadcast_to(x, (n, *jnp.shape(x))), template)
     data = data.replace(qpos=jnp.asarray(qpos, data.qpos.dtype), qvel=jnp.asarray(qvel, data.qvel.dtype))
     if program.forward_at_reset:
-        data = jax.vmap(mjx.forward, in_axes=(None, 0))(model, data)
+        data = _batched(mjx.forward, model, params)(model, data)
     if program.on_demand:
         data = _with_on_demand(data, {k: jnp.zeros_like(getattr(data._impl, k)) for k in ON_DEMAND_FIELDS})
-    return data, rng.keys, rng.exhausted
+    return data, rng.keys, rng.exhausted, params
 
 
-def _reset_where(program: Program, model, template, data, keys, mask):
-    """Reset the masked envs (computed only if there are any); ``(data, keys, exhausted)``."""
+def _reset_where(program: Program, model, template, data, keys, params, mask, draw):
+    """Reset the masked envs (computed only if there are any); ``(data, keys, exhausted, params)``."""
 
     def keep():
-        return data, keys, jnp.zeros_like(mask)
+        return data, keys, jnp.zeros_like(mask), params
 
-    fresh, fresh_keys, exhausted = lax.cond(
-        jnp.any(mask), lambda: _fresh(program, model, template, keys), keep
+    fresh, fresh_keys, exhausted, params = lax.cond(
+        jnp.any(mask), lambda: _fresh(program, model, template, keys, params, draw & mask), keep
     )
-    return _where(mask, fresh, data), _where(mask, fresh_keys, keys), exhausted & mask
+    return _where(mask, fresh, data), _where(mask, fresh_keys, keys), exhausted & mask, params
 
 
 def _add_faults(faults: dict, **counts) -> dict:
@@ -289,7 +316,8 @@ def vector_step(program: Program, state: EnvState, model, template, action):
     # NEXT_STEP: the envs that ended last step are reset now, their actions ignored
     resetting = state.ended if mode is AutoresetMode.NEXT_STEP else jnp.zeros(n, dtype=bool)
     stepping = jnp.logical_not(resetting)
-    data, bad = _simulate(program, model, state.data, action)
+    params = state.params
+    data, bad = _simulate(program, model, state.data, action, params)
     view = DataView(data)
     obs = task.observe(jnp, view)
     reward, terminated, step_info = task.evaluate(jnp, view, action, before)
@@ -336,7 +364,12 @@ def vector_step(program: Program, state: EnvState, model, template, action):
             final_info: dict = {}
             _merge(final_info, step_info, reset_mask & valid)
             final = (_where(reset_mask, obs, jnp.zeros_like(obs)), reset_mask, final_info)
-        data, keys, exhausted = _reset_where(program, model, template, data, keys, reset_mask)
+        # randomize= with resample="once": parameters are drawn only when an env is seeded
+        once = program.randomization is not None and program.randomization.resample == "once"
+        draw = jnp.zeros_like(reset_mask) if once else reset_mask
+        data, keys, exhausted, params = _reset_where(
+            program, model, template, data, keys, params, reset_mask, draw
+        )
         faults = _add_faults(faults, reset_sampling_exhausted=exhausted)
         view = DataView(data)
         obs = _where(reset_mask, task.observe(jnp, view), obs)
@@ -352,19 +385,20 @@ def vector_step(program: Program, state: EnvState, model, template, action):
             ended = jnp.zeros(n, dtype=bool)
         _merge(info, task.reset_info(jnp, view), reset_mask)
 
-    state = EnvState(data, keys, elapsed, ended, obs, faults)
+    state = EnvState(data, keys, elapsed, ended, obs, faults, params)
     return state, StepOut(obs, reward, terminated, truncated, info, final, exhausted)
 
 
 @functools.partial(jax.jit, static_argnums=0, donate_argnums=1)
-def vector_reset(program: Program, state: EnvState, model, template, mask, new_keys, reseed):
+def vector_reset(program: Program, state: EnvState, model, template, mask, new_keys, reseed, draw):
     """Reset the masked envs, reseeding those in ``reseed``: ``(state, ResetOut)``.
 
-    The other envs keep their state and their last observation.
+    The other envs keep their state and their last observation; those in ``draw`` get
+    new model parameters (``randomize=``).
     """
     task = program.task
     keys = _where(reseed, new_keys, state.keys)
-    fresh, fresh_keys, exhausted = _fresh(program, model, template, keys)
+    fresh, fresh_keys, exhausted, params = _fresh(program, model, template, keys, state.params, draw & mask)
     exhausted = exhausted & mask
     data = _where(mask, fresh, state.data)
     view = DataView(data)
@@ -378,5 +412,6 @@ def vector_reset(program: Program, state: EnvState, model, template, mask, new_k
         state.ended & jnp.logical_not(mask),
         obs,
         _add_faults(state.faults, reset_sampling_exhausted=exhausted),
+        params,
     )
     return state, ResetOut(obs, info, exhausted)
