@@ -333,7 +333,7 @@ class BoundActions:
         ftype = next((current[f].dtype for f in self.fields if current[f].dtype.kind == "f"), np.float64)
         action = xp.asarray(action).astype(ftype)
         n = action.shape[0]
-        flat = {f: xp.reshape(current[f], (n, -1)) for f in self.fields}
+        flat = {f: xp.reshape(current[f], (n, int(np.prod(current[f].shape[1:])))) for f in self.fields}
         parts = []
         for e in self.layout:
             a = action[:, e.start : e.stop]

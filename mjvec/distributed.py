@@ -4,27 +4,15 @@
     ray.init()                                   # or ray.init(address="auto") on a cluster
     env = mjvec.distributed.make("Ant-v5", num_envs=256, num_actors=4, num_cpus_per_actor=8)
     obs, info = env.reset(seed=0)                # env i gets seed 0 + i, whichever actor holds it
-    obs, reward, terminated, truncated, info = env.step(env.action_space.sample())
 
-Each actor holds one ``MjVecEnv`` of a contiguous block of environments, built in
-the actor's process from a picklable constructor (an ``MjVecEnv`` refuses pickling:
-it holds a native thread pool), with ``num_cpus_per_actor`` threads. ``step`` and
-``reset`` send each actor its block of actions (or seeds, or reset mask) and gather
-the results through Ray's object store; the blocks are concatenated in env order.
-
-Each actor's ``MjVecEnv`` does its own autoreset, in any of the three modes, so the
-concatenation is exact: with the same seeds and actions a ``RayVecEnv`` returns the
-same observations, rewards, terminations, truncations and ``info`` as one
-``MjVecEnv`` of all ``num_envs`` environments, bit for bit (``tests/test_distributed.py``).
-``info`` is merged as Gymnasium merges it: a key that only some actors returned is
-zero (``None`` in object arrays such as ``final_obs``) with its ``_key`` mask False
-for the others.
-
-Failure: an actor that dies (process killed, node lost) is not restarted. The call
-that finds it raises ``EnvActorDiedError`` naming the environments it held, and the
-env stays unusable (every later call raises the same error) until closed: the other
-actors' episodes went on while the dead actor's were lost, so there is no consistent
-state to continue from. Create a new ``RayVecEnv``. See docs/scaling.md.
+Each actor holds one ``MjVecEnv`` of a contiguous block of envs, built in the actor
+from a picklable constructor (an ``MjVecEnv`` holds a native thread pool and refuses
+pickling). ``step``/``reset`` fan out each actor's block through Ray's object store
+and concatenate the results. Each actor's env does its own autoreset, so with the
+same seeds and actions a ``RayVecEnv`` returns what one ``MjVecEnv`` of all the envs
+returns, bit for bit, in every autoreset mode. A dead actor is not restarted: the
+call that finds it raises ``EnvActorDiedError`` naming its envs, and so does every
+later call. docs/scaling.md says why, and when Ray is worth it.
 
 Ray is an extra (``pip install "mjvec[ray]"``); ``import mjvec`` never imports it.
 """
@@ -46,7 +34,7 @@ from gymnasium.vector.utils import batch_space
 
 try:
     import ray
-    from ray.exceptions import GetTimeoutError, RayActorError
+    from ray.exceptions import RayActorError
 except ModuleNotFoundError as e:  # pragma: no cover - exercised only without the extra
     if (e.name or "").split(".")[0] != "ray":
         raise
@@ -149,14 +137,16 @@ class RayVecEnv(VectorEnv):
             if not callable(fn):
                 raise TypeError(f"`env_fns[{k}]` must be callable (returning an MjVecEnv), got {type(fn).__name__}")
         options = _actor_options(actor_options, len(env_fns))
-        if start_timeout_s is not None and not (isinstance(start_timeout_s, (int, float)) and start_timeout_s > 0):
+        if start_timeout_s is not None and (
+            isinstance(start_timeout_s, bool) or not isinstance(start_timeout_s, (int, float)) or start_timeout_s <= 0
+        ):
             raise ValueError(f"`start_timeout_s` must be a positive number or None, got {start_timeout_s!r}")
 
         self._actors = [_RemoteEnvActor.options(**opts).remote() for opts in options]
         self.closed = False
         try:
             refs = [actor.open.remote(fn) for actor, fn in zip(self._actors, env_fns)]
-            ready, pending = ray.wait(refs, num_returns=len(refs), timeout=start_timeout_s)
+            _, pending = ray.wait(refs, num_returns=len(refs), timeout=start_timeout_s)
             if pending:
                 raise TimeoutError(
                     f"{len(pending)} of the {len(refs)} Ray actors of this RayVecEnv did not start within"
@@ -195,6 +185,14 @@ class RayVecEnv(VectorEnv):
     def actors(self) -> tuple[Any, ...]:
         """The Ray actor handles, in env order (``actor_env_ids[k]`` are actor ``k``'s envs)."""
         return tuple(self._actors)
+
+    @property
+    def actor_info(self) -> tuple[dict[str, Any], ...]:
+        """Where each actor runs: ``{"env_ids": range, "pid": int, "node_id": str}``."""
+        return tuple(
+            {"env_ids": ids, "pid": d["pid"], "node_id": d["node_id"]}
+            for ids, d in zip(self.actor_env_ids, self._described)
+        )
 
     # -- Gymnasium API -------------------------------------------------------------
     def reset(self, *, seed: int | list[int | None] | None = None, options: dict | None = None):
@@ -308,13 +306,17 @@ class RayVecEnv(VectorEnv):
     def _gather(self, calls: list[tuple[int, Any]]) -> dict[int, Any]:
         """``{actor index: result}`` of every call; a dead actor fails the env for good."""
         results, dead, error = {}, [], None
-        for k, ref in calls:
-            try:
-                results[k] = ray.get(ref)
-            except RayActorError as e:
-                dead.append((k, e))
-            except Exception as e:  # noqa: BLE001 - the env's own exception, raised in the actor
-                error = error or e
+        try:
+            for k, ref in calls:
+                try:
+                    results[k] = ray.get(ref)
+                except RayActorError as e:
+                    dead.append((k, e))
+                except Exception as e:  # noqa: BLE001 - the env's own exception, raised in the actor
+                    error = error or e
+        except BaseException:  # interrupted (Ctrl-C) with some actors done and others not
+            self._needs_reset = True
+            raise
         if dead:
             k, cause = dead[0]
             held = [f"{self.actor_env_ids[j].start}..{self.actor_env_ids[j].stop - 1}" for j, _ in dead]
@@ -354,7 +356,7 @@ class RayVecEnv(VectorEnv):
         for actor in self._actors:
             try:
                 ray.kill(actor)
-            except (RayActorError, GetTimeoutError, ValueError):
+            except (RayActorError, ValueError):
                 pass  # already gone
 
 

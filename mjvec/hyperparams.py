@@ -28,7 +28,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10: the `train` extra carries tomli
     import tomli as tomllib
 
-__all__ = ["ALGOS", "ACTIVATIONS", "load", "tables", "check", "with_overrides", "for_num_envs", "algo_kwargs", "parse_value"]
+__all__ = ["ACTIVATIONS", "ALGOS", "algo_kwargs", "check", "for_num_envs", "load", "parse_value", "tables", "with_overrides"]
 
 ALGOS = ("ppo", "sac", "td3")
 # keys of the data that are not keyword arguments of the SB3 algorithm

@@ -38,7 +38,7 @@ import numpy as np
 
 from mjvec import hyperparams, validation
 
-__all__ = ["arg_parser", "run", "main", "train", "mjvec_venv", "plot_curves"]
+__all__ = ["arg_parser", "main", "mjvec_venv", "plot_curves", "run", "train"]
 
 DEFAULT_EVAL_EPISODES = 10
 DEFAULT_EVALUATIONS = 20  # evaluations over a run when --eval-freq is not given
@@ -212,12 +212,13 @@ def _run(env_id: str, algo: str, hp: dict[str, Any], venv, eval_venv, *, num_env
     except ImportError as e:
         log(f"learning curve skipped: matplotlib is not installed ({e}); pip install \"mjvec[train]\"")
     if video:
-        note = _video(model, env_id, backend, venv if normalize else None, out / "video.mp4", foreign_env)
-        if note is None:
+        filmed = _video(model, env_id, backend, venv if normalize else None, out / "video.mp4", foreign_env)
+        if isinstance(filmed, dict):
             files["video"] = "video.mp4"
+            metrics["video_episode"] = filmed
         else:
-            metrics["video_skipped"] = note
-            log(f"video skipped: {note}")
+            metrics["video_skipped"] = filmed
+            log(f"video skipped: {filmed}")
     files["metrics"] = "metrics.json"
     with open(out / "metrics.json", "w") as f:
         json.dump(metrics, f, indent=2, default=_json_default)
@@ -262,8 +263,8 @@ def plot_curves(runs: list[dict[str, Any]], path: str | os.PathLike, *, wall_tim
     plt.close(fig)
 
 
-def _video(model, env_id: str, backend: str, vecnormalize, path: Path, foreign_env: bool) -> str | None:
-    """Film one deterministic episode into ``path``; the reason it was not filmed, or None."""
+def _video(model, env_id: str, backend: str, vecnormalize, path: Path, foreign_env: bool) -> dict | str:
+    """Film one deterministic episode into ``path``: its return and length, or why it was not filmed."""
     if foreign_env:
         return "the run used its own env factory; `mjvec train` films mjvec envs only"
     try:
@@ -344,8 +345,12 @@ def _evaluator(eval_venv, eval_freq: int, episodes: int, log: Callable[[str], No
     return Evaluator()
 
 
-def _film_episode(model, env_id: str, backend: str, vecnormalize, path: Path) -> None:
-    """Play one deterministic episode on a 1-env ``MjVecEnv`` and write its frames to ``path``."""
+def _film_episode(model, env_id: str, backend: str, vecnormalize, path: Path) -> dict[str, Any]:
+    """Play one deterministic episode on a 1-env ``MjVecEnv``, write its frames to ``path``.
+
+    Returns the episode's ``return`` and ``length``; the video has ``length`` frames:
+    the reset state and every state after a step but the last (the env resets at once).
+    """
     import copy
 
     from stable_baselines3.common.vec_env import VecNormalize
@@ -367,13 +372,17 @@ def _film_episode(model, env_id: str, backend: str, vecnormalize, path: Path) ->
         venv.seed(0)
         obs = venv.reset()
         frames = [env.render(env_ids=[0])[0]]
+        episode_return, length = 0.0, 0
         for _ in range(env.max_episode_steps or 1000):
             action, _ = model.predict(obs, deterministic=True)
-            obs, _, done, _ = venv.step(action)
+            obs, reward, done, _ = venv.step(action)  # raw rewards: norm_reward is off
+            episode_return += float(reward[0])
+            length += 1
             if done[0]:  # the env has already reset: its terminal state is not drawn
                 break
             frames.append(env.render(env_ids=[0])[0])
         write_video(path, frames, env.metadata["render_fps"])
+        return {"return": episode_return, "length": length}
     finally:
         venv.close()
 

@@ -19,7 +19,9 @@ as ``mjvec bench``: every configuration stays open, and ``--rounds`` rounds each
 time every configuration for ``--seconds``, the order rotated each round; a figure
 is the median over rounds, and a ratio is "paired": the median over rounds of the
 ratio within a round, which holds up better against other load on a shared
-machine. The load average is recorded. Prints a table and writes JSON.
+machine. Also recorded: CPU microseconds per env-step, summed over this process and
+the actor processes (what a configuration costs in work, which other load does not
+stretch), and the load average. Prints a table and writes JSON.
 """
 
 from __future__ import annotations
@@ -69,13 +71,28 @@ def _base(names: list[str]) -> str:
     return "local 2t" if "local 2t" in names else names[0]
 
 
-def _window(env, actions: np.ndarray, seconds: float) -> float:
-    """env-steps/s of one window of about ``seconds``."""
-    steps, start = 0, time.perf_counter()
+def _cpu_seconds(env) -> float:
+    """CPU time of this process and of the env's actor processes (Linux /proc), all threads."""
+    total = time.process_time()
+    for info in getattr(env, "actor_info", ()):
+        with open(f"/proc/{info['pid']}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+    return total
+
+
+def _window(env, actions: np.ndarray, seconds: float) -> tuple[float, float]:
+    """env-steps/s of one window of about ``seconds``, and CPU microseconds per env-step.
+
+    CPU time is not stretched by other load the way wall time is: it shows what the
+    Ray round trip costs in work, where the machine is too busy to show it in speed.
+    """
+    steps, cpu, start = 0, _cpu_seconds(env), time.perf_counter()
     while (elapsed := time.perf_counter() - start) < seconds:
         env.step(actions[steps % len(actions)])
         steps += 1
-    return steps * env.num_envs / elapsed
+    env_steps = steps * env.num_envs
+    return env_steps / elapsed, (_cpu_seconds(env) - cpu) / env_steps * 1e6
 
 
 def _measure(task: str, num_envs: int, args: argparse.Namespace) -> dict:
@@ -94,10 +111,13 @@ def _measure(task: str, num_envs: int, args: argparse.Namespace) -> dict:
                 for a in actions[:10]:  # warm-up
                     envs[name].step(a)
         rounds: dict[str, list[float]] = {name: [] for name in envs}
+        cpu: dict[str, list[float]] = {name: [] for name in envs}
         names = list(envs)
         for r in range(args.rounds):
             for name in names[r % len(names):] + names[: r % len(names)]:
-                rounds[name].append(_window(envs[name], actions, args.seconds))
+                rate, cpu_us = _window(envs[name], actions, args.seconds)
+                rounds[name].append(rate)
+                cpu[name].append(cpu_us)
     finally:
         for env in envs.values():
             env.close()
@@ -107,6 +127,7 @@ def _measure(task: str, num_envs: int, args: argparse.Namespace) -> dict:
             "median": statistics.median(values),
             "paired_ratio": statistics.median(v / b for v, b in zip(values, base)),
             "all": values,
+            "cpu_us_per_env_step": statistics.median(cpu[name]),
         }
         for name, values in rounds.items()
     }
@@ -166,7 +187,11 @@ def main(argv: list[str] | None = None) -> dict:
                     f"{'(' + format(row['rates'][c]['paired_ratio'], '.2f') + ')':>10}" if c in row["rates"]
                     else f"{'':>10}" for c in args.configs
                 )
-                print(f"{task:<16} {num_envs:>5} {cells}\n{'':<22} {ratios}")
+                cpu_cells = " ".join(
+                    f"{format(row['rates'][c]['cpu_us_per_env_step'], '.1f') + ' us':>10}" if c in row["rates"]
+                    else f"{'':>10}" for c in args.configs
+                )
+                print(f"{task:<16} {num_envs:>5} {cells}\n{'':<22} {ratios}\n{'CPU per env-step':<22} {cpu_cells}")
     finally:
         ray.shutdown()
 

@@ -119,7 +119,11 @@ def train(env_id: str, steps: int, eval_every: int, seed: int) -> dict[str, Any]
     import torch
     from stable_baselines3 import PPO
     from stable_baselines3.common.callbacks import BaseCallback
-    from stable_baselines3.common.vec_env import VecMonitor, VecNormalize, sync_envs_normalization
+    from stable_baselines3.common.vec_env import (
+        VecMonitor,
+        VecNormalize,
+        sync_envs_normalization,
+    )
 
     import mjvec
     from mjvec.sb3 import SB3VecEnv

@@ -128,7 +128,12 @@ def main(argv: list[str] | None = None) -> dict:
     report = {
         "env": args.env,
         "config": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "ray": ray.__version__},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "ray": ray.__version__,
+            "load_avg_at_end": os.getloadavg(),  # a shared machine's other work slows every figure
+        },
         "iterations": rows,
     }
     if args.out is not None:

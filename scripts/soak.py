@@ -14,12 +14,15 @@ mode the script resets ended envs with ``reset(options={"reset_mask": ...})`` an
 ``--reset-every`` vector steps (97: prime, so rarely at a time limit), a random tenth of
 the envs with fresh seeds.
 
-Divergences: every ``--inject-every`` env-steps one live env gets a fault written into
-its velocities through the backend's batched fields (``env._backend.data.qvel``, as
-tests/test_reliability.py does: actions cannot break a simulation, they must be finite
-and MuJoCo clamps controls to ``ctrlrange``). Kinds alternate: a finite kick of 1e4 on
-every DOF, below MuJoCo's 1e10 check, after which the dynamics blow up within the step,
-and a NaN in one DOF. Checked: each injected env is flagged ``info["diverged"]`` in that
+Divergences: every ``--inject-every`` env-steps one live env is made to diverge.
+``--inject-via action`` (default) does it through the public API: the envs are made with
+the task's own actions plus an ``xfrc_applied`` force on its root body
+(``actions=mjvec.ActionSpec(...)``), 0 but in that env's injection step, when it is 1e15 N
+upwards: a finite action, accepted as given, under which MuJoCo's dynamics blow up.
+``--inject-via state`` keeps the task's own actions and writes into the env's velocities
+through the backend (``env._backend.data.qvel``, as tests/test_reliability.py does),
+alternately a finite kick of 1e4 on every DOF (below MuJoCo's 1e10 check; the dynamics
+then blow up) and a NaN. Checked: each such env is flagged ``info["diverged"]`` in that
 step, and no observation, reward or final observation is ever non-finite.
 
 Sampled every ``--sample-every`` env-steps: RSS (psutil if installed, else
@@ -27,8 +30,9 @@ Sampled every ``--sample-every`` env-steps: RSS (psutil if installed, else
 Reported: RSS at the start (envs made and reset), end and max, and the least-squares
 slope of RSS per million env-steps after the warm-up (``--warmup``, a fraction of the
 run, while allocator pools and caches fill). Exit status 1 if the slope exceeds
-``--max-slope`` or a check failed; Ctrl-C stops early, reports and exits with 130. ``--tracemalloc`` lists the Python allocation sites
-that grew most after the warm-up (slow: for hunting a leak).
+``--max-slope`` or a check failed; Ctrl-C stops early, reports and exits with 130.
+``--tracemalloc`` lists the Python allocation sites that grew most after the warm-up
+(slow: for hunting a leak).
 """
 
 from __future__ import annotations
@@ -39,7 +43,6 @@ import importlib.util
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
 import time
@@ -54,31 +57,23 @@ import mjvec
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MODES = ("next_step", "same_step", "disabled")
 RESET_FRACTION = 0.1  # DISABLED mode: the share of envs each periodic seeded reset picks
+FORCE = 1e15  # N, up, on the injected env's root body: finite, accepted as an action, and it blows up
 KICK = 1e4  # rad/s or m/s on every DOF: finite, below MuJoCo's 1e10 check, and enough to blow up
 
 
 # -- measuring ---------------------------------------------------------------------------
 try:
     import psutil
-
-    _PROCESS = psutil.Process()
-    RSS_SOURCE = "psutil"
-
-    def rss_bytes() -> int:
-        return _PROCESS.memory_info().rss
-
 except ImportError:
-    RSS_SOURCE = "/proc/self/statm"
-    _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
-
-    def rss_bytes() -> int:
-        with open("/proc/self/statm") as f:  # size resident shared ... (pages)
-            return int(f.read().split()[1]) * _PAGE
+    psutil = None
+RSS_SOURCE = "psutil" if psutil is not None else "/proc/self/statm"
 
 
-def peak_rss_bytes() -> int:
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak if sys.platform == "darwin" else peak * 1024  # Linux reports KiB
+def rss_bytes() -> int:
+    if psutil is not None:
+        return psutil.Process().memory_info().rss
+    with open("/proc/self/statm") as f:  # size resident shared ... (pages)
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
 def native_threads() -> int | None:
@@ -102,11 +97,29 @@ def malloc_in_use_bytes() -> int | None:
     """Bytes malloc has handed out and not got back (MuJoCo's and NumPy's allocations).
 
     Allocated, not resident: MuJoCo reserves each MjData's arena up front and touches
-    little of it, so this exceeds RSS. A native leak grows it; RSS can also creep from
-    fragmentation while it stays flat. glibc only (None elsewhere).
+    little of it, so this exceeds RSS. A native leak grows it; RSS can creep while it
+    stays flat (pages of those arenas touched for the first time, fragmentation).
+    glibc only (None elsewhere).
     """
     info = _mallinfo2() if _mallinfo2 is not None else None
     return None if info is None else info.uordblks + info.hblkhd  # in arenas + in mmapped chunks
+
+
+def injectable_actions(task) -> tuple[mjvec.ActionSpec, str]:
+    """The task's own actions plus an xfrc force on its root body (the body of its first joint); the body.
+
+    The force stays 0 but in the steps that inject a divergence.
+    """
+    d = task.default_actions()
+    model = task.model
+    moving = [model.body(int(b)).name for b in dict.fromkeys(model.jnt_bodyid.tolist())]
+    free = [b for b in moving if b not in d.xfrc]
+    if not free:
+        raise SystemExit(f"soak: every moving body of {type(task).__name__} is already pushed by its actions;"
+                         " run with --inject-every 0")
+    spec = mjvec.ActionSpec(ctrl=d.ctrl, qfrc=d.qfrc, xfrc={**d.xfrc, free[0]: "force"}, mocap=d.mocap, eq=d.eq,
+                            bounds=d.bounds, workspace=d.workspace, dtype=d.dtype)
+    return spec, free[0]
 
 
 def slope_per_million(steps: np.ndarray, mb: np.ndarray) -> float | None:
@@ -122,11 +135,17 @@ class Soak:
         self.args = args
         n = args.num_envs
         self.rng = np.random.default_rng(args.seed)
-        self.envs = {m: mjvec.make(args.env, n, nthread=args.nthread, autoreset_mode=m) for m in MODES}
+        via_action = args.inject_every and args.inject_via == "action"
+        spec, body = injectable_actions(mjvec.make_task(args.env)) if via_action else (None, None)
+        self.envs = {m: mjvec.make(args.env, n, nthread=args.nthread, autoreset_mode=m, actions=spec) for m in MODES}
         space = self.envs[MODES[0]].action_space
-        # uniform in the action box; unbounded entries (applied forces, say) in [-1, 1]
+        # uniform in the action box; unbounded entries in [-1, 1]; the injection force 0
         low, high = np.where(np.isfinite(space.low), space.low, -1), np.where(np.isfinite(space.high), space.high, 1)
         high = np.maximum(high, low)  # a half-bounded entry [5, inf) becomes 5
+        if body is not None:
+            entry = next(e for e in self.envs[MODES[0]].action_spec.layout if e.kind == "xfrc" and e.name == body)
+            self.force_column = entry.start + 2  # the force's z
+            low[:, entry.start : entry.stop] = high[:, entry.start : entry.stop] = 0
         self.low, self.span = low.astype(space.dtype), (high - low).astype(space.dtype)
         self.actions = np.zeros(space.shape, dtype=space.dtype)
         self.vector_total = -(-int(args.steps) // n)
@@ -169,8 +188,9 @@ class Soak:
         live = np.ones(n, dtype=bool)  # envs that the next step steps rather than resets
         no_divergence = np.zeros(n, dtype=bool)
         for _ in range(vector_steps):
-            victim = self._inject(env, live) if self.counts["vector_steps"] in self.inject_at else None
-            obs, reward, terminated, truncated, info = env.step(self._sample_actions())
+            actions = self._sample_actions()
+            victim = self._inject(env, actions, live) if self.counts["vector_steps"] in self.inject_at else None
+            obs, reward, terminated, truncated, info = env.step(actions)
             self.counts["vector_steps"] += 1
             self.env_steps += n
             done = terminated | truncated
@@ -234,16 +254,19 @@ class Soak:
         self.actions += self.low
         return self.actions
 
-    def _inject(self, env, live: np.ndarray) -> int | None:
-        """Break the simulation of one live env; its id, or None if none is live."""
+    def _inject(self, env, actions: np.ndarray, live: np.ndarray) -> int | None:
+        """Make one live env diverge in this step; its id, or None if none is live."""
         if not live.any():
             return None
         i = int(self.rng.choice(np.flatnonzero(live)))
-        qvel = env._backend.data.qvel  # the batch's live (num_envs, nv) state
-        if self.counts["injected"] % 2 == 0:
-            qvel[i, :] = KICK
+        if self.args.inject_via == "action":
+            actions[i, self.force_column] = FORCE
         else:
-            qvel[i, int(self.rng.integers(qvel.shape[1]))] = np.nan
+            qvel = env._backend.data.qvel  # the batch's live (num_envs, nv) state
+            if self.counts["injected"] % 2 == 0:
+                qvel[i, :] = KICK
+            else:
+                qvel[i, int(self.rng.integers(qvel.shape[1]))] = np.nan
         self.counts["injected"] += 1
         return i
 
@@ -271,10 +294,10 @@ def run(args: argparse.Namespace) -> dict:
         import tracemalloc
 
         tracemalloc.start(10)
+    soak = Soak(args)
     print(f"soak: {args.env}, N={args.num_envs}, {int(args.steps):,} env-steps, RSS from {RSS_SOURCE}", flush=True)
     print(f"{'env-steps':>12} {'time s':>8} {'RSS MB':>8} {'malloc MB':>9} {'env-steps/s':>12} {'threads':>7}"
           f" {'diverged':>8}", flush=True)
-    soak = Soak(args)
     soak.run()
     elapsed = soak.samples[-1]["time_s"]
     diagnostics = {m: env.diagnostics() for m, env in soak.envs.items()}
@@ -295,7 +318,6 @@ def run(args: argparse.Namespace) -> dict:
         "env_steps": soak.env_steps, "seconds": round(elapsed, 1), "env_steps_per_s": soak.env_steps / elapsed,
         "rss_start_mb": rss[0], "rss_end_mb": rss[-1], "rss_max_mb": rss.max(),
         "rss_after_warmup_min_mb": rss[after].min(), "rss_after_warmup_max_mb": rss[after].max(),
-        "peak_rss_mb": peak_rss_bytes() / 2**20,
         "slope_mb_per_million_steps": slope_per_million(steps[after], rss[after]),
         "slope_mb_per_million_steps_whole_run": slope_per_million(steps, rss),
         "threads_start": samples[0]["threads"], "threads_end": samples[-1]["threads"], "rss_source": RSS_SOURCE,
@@ -328,9 +350,7 @@ def machine() -> dict:
         commit = ""
     return {
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "platform": platform.platform(), "processor": platform.processor() or platform.machine(),
-        "cpus": os.cpu_count(), "usable_cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
-        "load_average": os.getloadavg() if hasattr(os, "getloadavg") else None,
+        "platform": platform.platform(), "cpus": os.cpu_count(), "load_average": os.getloadavg(),
         "python": platform.python_version(), "numpy": np.__version__, "mujoco": mujoco.__version__,
         "mjvec": mjvec.__version__, "git_commit": commit,
     }
@@ -345,7 +365,7 @@ def report(result: dict) -> None:
     print("\ninterrupted: the run was cut short" if s["interrupted"] else "")
     print(f"{s['env_steps']:,} env-steps in {s['seconds']:.0f} s ({s['env_steps_per_s']:,.0f} env-steps/s)")
     print(f"RSS MB: start {s['rss_start_mb']:.1f}, end {s['rss_end_mb']:.1f}, max {s['rss_max_mb']:.1f}"
-          f" (getrusage peak {s['peak_rss_mb']:.1f}); after warm-up {s['rss_after_warmup_min_mb']:.1f}"
+          f"; after warm-up {s['rss_after_warmup_min_mb']:.1f}"
           f"-{s['rss_after_warmup_max_mb']:.1f}")
     print(f"RSS slope after warm-up: {_slope(s['slope_mb_per_million_steps'])} MB per million env-steps"
           f" (whole run {_slope(s['slope_mb_per_million_steps_whole_run'])}): {'flat' if s['flat'] else 'NOT FLAT'}")
@@ -400,6 +420,8 @@ def arg_parser() -> argparse.ArgumentParser:
                    help="DISABLED mode: vector steps between seeded resets of random envs (default: %(default)s)")
     p.add_argument("--inject-every", type=float, default=1e6,
                    help="env-steps between injected divergences; 0 for none (default: 1e6)")
+    p.add_argument("--inject-via", choices=("action", "state"), default="action",
+                   help="a 1e15 N force action, or a write into the state (default: %(default)s)")
     p.add_argument("--sample-every", type=float, default=1e5, help="env-steps between RSS samples (default: 1e5)")
     p.add_argument("--warmup", type=float, default=0.1, help="fraction of the run left out of the slope (default: %(default)s)")
     p.add_argument("--max-slope", type=float, default=1.0, help="MB per million env-steps counted as flat (default: %(default)s)")

@@ -42,7 +42,7 @@ def run_side(args: argparse.Namespace, side: str) -> dict:
     from mjvec.train import mjvec_venv, train
 
     if side == "mjvec":
-        make_venv = lambda env_id, n: mjvec_venv(env_id, n, nthread=args.nthread)  # noqa: E731
+        make_venv = lambda env_id, n: mjvec_venv(env_id, n, nthread=args.nthread)
     else:
         make_venv = gymnasium_venv
     return train(args.env, algo=args.algo, num_envs=args.num_envs, steps=args.steps, seed=args.seed,
@@ -76,14 +76,14 @@ def main(argv: list[str] | None = None) -> int:
         run_side(args, args.only)
         return 0
 
-    child_argv = [a for a in (argv if argv is not None else sys.argv[1:])]
+    child_argv = list(argv if argv is not None else sys.argv[1:])
     procs = {}
     started = time.time()
     for side in SIDES:
         (out / side).mkdir(parents=True, exist_ok=True)
-        log = open(out / side / "train.log", "w")
         cmd = [sys.executable, os.path.abspath(__file__), *child_argv, "--only", side]
-        procs[side] = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+        with open(out / side / "train.log", "w") as log:  # the child keeps its own copy of the descriptor
+            procs[side] = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
         print(f"{side}: pid {procs[side].pid}, log {out / side / 'train.log'}", flush=True)
         if args.sequential and procs[side].wait() != 0:
             print(f"{side} failed: see {out / side / 'train.log'}", file=sys.stderr)

@@ -26,8 +26,12 @@ N = 5  # over 2 actors: 3 + 2, so the blocks are uneven
 
 @pytest.fixture(scope="module", autouse=True)
 def ray_cluster():
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    # a small object store: the tests move kilobytes, and /dev/shm may be small in CI containers
+    ray.init(num_cpus=2, object_store_memory=100 * 2**20, include_dashboard=False, log_to_driver=False,
+             configure_logging=False)
     try:
+        if ray.util.get_node_ip_address() != "127.0.0.1":  # ray was imported before the switch was set
+            pytest.fail(f"the test cluster must stay on 127.0.0.1, it uses {ray.util.get_node_ip_address()}")
         yield
     finally:
         ray.shutdown()
@@ -91,6 +95,8 @@ def _kill(actor):
 def test_same_trajectories_as_one_mjvecenv_bit_for_bit(closing, mode):
     env, ref = _pair(closing, mode)
     assert env.actor_env_ids == (range(3), range(3, 5))
+    assert [a["env_ids"] for a in env.actor_info] == list(env.actor_env_ids)
+    assert len({a["pid"] for a in env.actor_info} | {os.getpid()}) == 3  # two processes, not this one
     assert env.num_envs == ref.num_envs
     assert env.single_observation_space == ref.single_observation_space
     assert env.single_action_space == ref.single_action_space

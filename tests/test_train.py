@@ -1,6 +1,5 @@
 """`mjvec train`: the hyperparameter data, the end-to-end run with a tiny budget, bad input."""
 
-import importlib.util
 import json
 
 import numpy as np
@@ -8,17 +7,26 @@ import pytest
 
 pytest.importorskip("stable_baselines3")
 
-from stable_baselines3 import PPO, SAC, TD3  # noqa: E402
-from stable_baselines3.common.vec_env import VecNormalize  # noqa: E402
+from stable_baselines3 import PPO, SAC, TD3
+from stable_baselines3.common.vec_env import VecNormalize
 
-import mjvec  # noqa: E402
-from mjvec import hyperparams  # noqa: E402
-from mjvec.cli import main  # noqa: E402
-from mjvec.sb3 import SB3VecEnv  # noqa: E402
-from mjvec.train import train  # noqa: E402
+import mjvec
+from mjvec import hyperparams
+from mjvec.cli import main
+from mjvec.sb3 import SB3VecEnv
+from mjvec.train import train
 
 TINY = ["--hp", "policy_kwargs={net_arch=[8]}", "--eval-episodes", "2"]
-RENDERING = importlib.util.find_spec("mjvec.render") is not None
+
+
+def _gl_available() -> bool:
+    from mjvec.render import GLUnavailableError, gl_backend
+
+    try:
+        gl_backend()
+    except GLUnavailableError:
+        return False
+    return True
 
 
 # -- the data ---------------------------------------------------------------------
@@ -97,10 +105,16 @@ def test_train_ppo_end_to_end_writes_its_files(tmp_path, capsys):
     assert 0 < metrics["collect_wall_s"] < metrics["train_wall_s"] and metrics["update_wall_s"] > 0
     assert (out / "learning_curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert (out / "progress.csv").read_text().count("\n") >= 3  # header and a row per logged evaluation
-    if RENDERING:
-        assert (out / "video.mp4").stat().st_size > 0 and metrics["files"]["video"] == "video.mp4"
-    else:
-        assert "video_skipped" in metrics
+    if _gl_available():
+        import imageio.v2 as imageio
+
+        assert metrics["files"]["video"] == "video.mp4"
+        frames = list(imageio.get_reader(str(out / "video.mp4"), format="FFMPEG"))
+        episode = metrics["video_episode"]
+        assert len(frames) == episode["length"] >= 2 and episode["length"] - 1 <= episode["return"]
+        assert frames[0].shape == (480, 480, 3) and np.ptp(frames[0]) > 100  # drawn, not blank
+    else:  # the run is kept, the video skipped with the reason
+        assert "GLUnavailableError" in metrics["video_skipped"] and not (out / "video.mp4").exists()
 
     # the saved model and normalization statistics load and act
     model = PPO.load(out / "model.zip", device="cpu")
@@ -124,8 +138,9 @@ def test_train_off_policy_tiny(tmp_path, algo, cls):
 
 
 def test_same_seed_same_run(tmp_path):
-    kwargs = dict(algo="ppo", num_envs=2, steps=128, seed=5, eval_freq=64, eval_episodes=2, video=False,
-                  log=lambda msg: None, overrides={"n_steps": 32, "batch_size": 32, "policy_kwargs": {"net_arch": [8]}})
+    kwargs = {"algo": "ppo", "num_envs": 2, "steps": 128, "seed": 5, "eval_freq": 64, "eval_episodes": 2,
+              "video": False, "log": lambda msg: None,
+              "overrides": {"n_steps": 32, "batch_size": 32, "policy_kwargs": {"net_arch": [8]}}}
     a = train("InvertedPendulum-v5", out=tmp_path / "a", **kwargs)
     b = train("InvertedPendulum-v5", out=tmp_path / "b", **kwargs)
     assert [e["mean_return"] for e in a["evaluations"]] == [e["mean_return"] for e in b["evaluations"]]

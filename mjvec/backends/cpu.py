@@ -253,6 +253,8 @@ class CpuBackend:
 
     def _write(self, action: np.ndarray, mask: np.ndarray | None) -> None:
         inputs = self._inputs
+        if mask is not None and not mask.any():
+            return  # every env is being reset (NEXT_STEP): nothing to write
         if mask is None:
             for f, value in self._actions.write(np, action, inputs).items():
                 inputs[f][...] = value
