@@ -243,3 +243,15 @@ def test_quaternions_are_normalized_and_delta_is_clipped():
     for _ in range(10):
         obs, *_ = env.step(np.array([[0.1, 0, 0]], np.float32))
     np.testing.assert_allclose(obs, [[-0.8, 0, 0.5]])  # stopped at the workspace's edge
+
+
+def test_next_step_when_every_env_is_being_reset():
+    """A step in which every env resets (NEXT_STEP) writes no action and steps nothing."""
+    env = mjvec.make("HalfCheetah-v5", 2, actions=ActionSpec(ctrl=None, qfrc=["bthigh"]), max_episode_steps=3)
+    env.reset(seed=0)
+    for _ in range(3):
+        *_, truncated, _ = env.step(np.ones((2, 1), np.float32))
+    assert truncated.all()
+    obs, reward, terminated, truncated, info = env.step(np.ones((2, 1), np.float32))
+    np.testing.assert_array_equal(reward, 0.0)
+    assert not truncated.any() and info["_x_position"].all()
