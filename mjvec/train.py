@@ -38,7 +38,7 @@ import numpy as np
 
 from mjvec import hyperparams, validation
 
-__all__ = ["arg_parser", "main", "mjvec_venv", "plot_curves", "run", "train"]
+__all__ = ["arg_parser", "main", "mjvec_venv", "run", "train"]
 
 DEFAULT_EVAL_EPISODES = 10
 DEFAULT_EVALUATIONS = 20  # evaluations over a run when --eval-freq is not given
@@ -155,6 +155,8 @@ def _run(env_id: str, algo: str, hp: dict[str, Any], venv, eval_venv, *, num_env
     from stable_baselines3.common import logger as sb3_logger
     from stable_baselines3.common.vec_env import VecNormalize
 
+    from mjvec.evaluation import Evaluator, plot_curves
+
     normalize = hp.get("normalize", False)
     if normalize:
         norm_kwargs = dict(normalize) if isinstance(normalize, dict) else {}
@@ -173,9 +175,10 @@ def _run(env_id: str, algo: str, hp: dict[str, Any], venv, eval_venv, *, num_env
         formats.append("tensorboard")
     model.set_logger(sb3_logger.configure(str(out), formats))
 
-    evaluator = _evaluator(eval_venv, eval_freq, eval_episodes, log)
+    evaluator = Evaluator(eval_venv, eval_freq, eval_episodes, log)
     log(f"mjvec train: {label} {env_id} {algo.upper()} x{num_envs} envs, {steps:,} steps, seed {seed} -> {out}"
         f"  [{hp['source']}]")
+    load_start = list(os.getloadavg()) if hasattr(os, "getloadavg") else None  # others' load: wall times are noisy
     start = time.perf_counter()
     model.learn(total_timesteps=steps, callback=evaluator, progress_bar=progress_bar)
     wall = time.perf_counter() - start
@@ -203,7 +206,7 @@ def _run(env_id: str, algo: str, hp: dict[str, Any], venv, eval_venv, *, num_env
         "wall_s": wall, "eval_wall_s": evaluator.eval_wall_s, "train_wall_s": train_wall,
         "collect_wall_s": evaluator.collect_wall_s, "update_wall_s": train_wall - evaluator.collect_wall_s,
         "steps_per_s": model.num_timesteps / train_wall if train_wall > 0 else None,
-        "machine": _machine(),
+        "machine": {**_machine(), "load_average_start": load_start},
         "files": files,
     }
     try:
@@ -212,7 +215,7 @@ def _run(env_id: str, algo: str, hp: dict[str, Any], venv, eval_venv, *, num_env
     except ImportError as e:
         log(f"learning curve skipped: matplotlib is not installed ({e}); pip install \"mjvec[train]\"")
     if video:
-        filmed = _video(model, env_id, backend, venv if normalize else None, out / "video.mp4", foreign_env)
+        filmed = _video(model, env_id, backend, venv if normalize else None, out / "video.mp4", foreign_env, seed)
         if isinstance(filmed, dict):
             files["video"] = "video.mp4"
             metrics["video_episode"] = filmed
@@ -228,163 +231,23 @@ def _run(env_id: str, algo: str, hp: dict[str, Any], venv, eval_venv, *, num_env
     return metrics
 
 
-def plot_curves(runs: list[dict[str, Any]], path: str | os.PathLike, *, wall_time: bool = False) -> None:
-    """Mean evaluation return (shaded: +-1 std over episodes) of each run's metrics against env-steps.
-
-    With ``wall_time``, a second panel plots it against training wall time.
-    """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 2 if wall_time else 1, figsize=(11 if wall_time else 6, 4), squeeze=False)
-    for run in runs:
-        ev = run["evaluations"]
-        mean = np.array([e["mean_return"] for e in ev])
-        std = np.array([e["std_return"] for e in ev])
-        xs = [np.array([e["timesteps"] for e in ev])]
-        if wall_time:
-            xs.append(np.array([e["train_wall_s"] for e in ev]) / 60)
-        name = f"{run['env']} x{run['num_envs']}"
-        for ax, x in zip(axes[0], xs):
-            (line,) = ax.plot(x, mean, marker=".", label=name)
-            ax.fill_between(x, mean - std, mean + std, color=line.get_color(), alpha=0.2)
-    first = runs[0]
-    labels = ["env-steps", "training wall time (min)"]
-    for ax, xlabel in zip(axes[0], labels):
-        ax.set_xlabel(xlabel)
-        ax.set_ylabel(f"mean return ({first['eval_episodes']} episodes, deterministic)")
-        ax.grid(alpha=0.3)
-        ax.legend()
-    fig.suptitle(f"{first['algo'].upper()} on {first['env_id']}, seed {first['seed']}")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-
-
-def _video(model, env_id: str, backend: str, vecnormalize, path: Path, foreign_env: bool) -> dict | str:
+def _video(model, env_id: str, backend: str, vecnormalize, path: Path, foreign_env: bool, seed: int) -> dict | str:
     """Film one deterministic episode into ``path``: its return and length, or why it was not filmed."""
     if foreign_env:
         return "the run used its own env factory; `mjvec train` films mjvec envs only"
-    try:
-        from mjvec.render import GLUnavailableError
-    except ImportError as e:
-        return f"rendering is not available ({e})"
-    try:
-        return _film_episode(model, env_id, backend, vecnormalize, path)
-    except (GLUnavailableError, ImportError) as e:  # no OpenGL, or no imageio: the run itself is done
-        return f"{type(e).__name__}: {e}"
-
-
-def _evaluator(eval_venv, eval_freq: int, episodes: int, log: Callable[[str], None]):
-    """An SB3 callback evaluating the deterministic policy every ``eval_freq`` env-steps.
-
-    SB3's ``EvalCallback`` counts callback calls (vector steps) and times nothing;
-    this one counts env-steps, evaluates before training and at its end, and keeps
-    each evaluation's training wall time (evaluation time excluded).
-    """
-    from stable_baselines3.common.callbacks import BaseCallback
-    from stable_baselines3.common.evaluation import evaluate_policy
-    from stable_baselines3.common.vec_env import sync_envs_normalization
-
-    class Evaluator(BaseCallback):
-        def __init__(self):
-            super().__init__()
-            self.evaluations: list[dict[str, Any]] = []
-            self.eval_wall_s = 0.0
-            self.collect_wall_s = 0.0  # collecting experience (policy and env steps), evaluations excluded
-            self._collect_start = (0.0, 0.0)
-            self._next = 0
-            self._start = 0.0
-
-        def _on_training_start(self) -> None:
-            self._start = time.perf_counter()
-            self._evaluate()
-
-        def _on_rollout_start(self) -> None:
-            self._collect_start = (time.perf_counter(), self.eval_wall_s)
-
-        def _on_rollout_end(self) -> None:
-            t0, eval_before = self._collect_start
-            self.collect_wall_s += time.perf_counter() - t0 - (self.eval_wall_s - eval_before)
-
-        def _on_step(self) -> bool:
-            if self.num_timesteps >= self._next:
-                self._evaluate()
-            return True
-
-        def _on_training_end(self) -> None:
-            if self.evaluations[-1]["timesteps"] != self.num_timesteps:
-                self._evaluate()
-
-        def _evaluate(self) -> None:
-            t0 = time.perf_counter()
-            sync_envs_normalization(self.training_env, eval_venv)
-            with warnings.catch_warnings():
-                # no wrapper changes the rewards or episodes here, so raw sums are the returns
-                warnings.filterwarnings("ignore", message=".*not wrapped with a ``Monitor`` wrapper.*")
-                returns, lengths = evaluate_policy(self.model, eval_venv, n_eval_episodes=episodes,
-                                                   deterministic=True, return_episode_rewards=True)
-            train_wall = t0 - self._start - self.eval_wall_s
-            self.eval_wall_s += time.perf_counter() - t0
-            e = {"timesteps": int(self.num_timesteps), "mean_return": float(np.mean(returns)),
-                 "std_return": float(np.std(returns)), "min_return": float(np.min(returns)),
-                 "max_return": float(np.max(returns)), "mean_length": float(np.mean(lengths)),
-                 "episodes": len(returns), "train_wall_s": train_wall}
-            self.evaluations.append(e)
-            while self._next <= self.num_timesteps:
-                self._next += eval_freq
-            self.logger.record("eval/mean_reward", e["mean_return"])
-            self.logger.record("eval/mean_ep_length", e["mean_length"])
-            self.logger.record("time/train_wall_s", train_wall)
-            self.logger.dump(self.num_timesteps)
-            log(f"eval @ {e['timesteps']:>9,} steps: return {e['mean_return']:9.1f} +- {e['std_return']:.1f}"
-                f" ({e['episodes']} episodes, length {e['mean_length']:.0f}), {train_wall:.0f} s training")
-
-    return Evaluator()
-
-
-def _film_episode(model, env_id: str, backend: str, vecnormalize, path: Path) -> dict[str, Any]:
-    """Play one deterministic episode on a 1-env ``MjVecEnv``, write its frames to ``path``.
-
-    Returns the episode's ``return`` and ``length``; the video has ``length`` frames:
-    the reset state and every state after a step but the last (the env resets at once).
-    """
-    import copy
-
-    from stable_baselines3.common.vec_env import VecNormalize
-
     import mjvec
-    from mjvec.render import write_video
+    from mjvec.evaluation import film_episode
+    from mjvec.render import GLUnavailableError
 
-    task = mjvec.make_task(env_id)
-    cameras = [task.model.camera(i).name for i in range(task.model.ncam)]
+    model_cameras = mjvec.make_task(env_id).model
+    cameras = [model_cameras.camera(i).name for i in range(model_cameras.ncam)]
     # the locomotion tasks' "track" camera follows the body; the free camera would lose it
     camera = {"camera_name": "track"} if "track" in cameras else {}
-    venv = mjvec_venv(env_id, 1, backend=backend, render_mode="rgb_array", **camera)
-    env = venv.env
-    if vecnormalize is not None:
-        venv = VecNormalize(venv, training=False, norm_obs=vecnormalize.norm_obs, norm_reward=False,
-                            clip_obs=vecnormalize.clip_obs, epsilon=vecnormalize.epsilon)
-        venv.obs_rms = copy.deepcopy(vecnormalize.obs_rms)
     try:
-        venv.seed(0)
-        obs = venv.reset()
-        frames = [env.render(env_ids=[0])[0]]
-        episode_return, length = 0.0, 0
-        for _ in range(env.max_episode_steps or 1000):
-            action, _ = model.predict(obs, deterministic=True)
-            obs, reward, done, _ = venv.step(action)  # raw rewards: norm_reward is off
-            episode_return += float(reward[0])
-            length += 1
-            if done[0]:  # the env has already reset: its terminal state is not drawn
-                break
-            frames.append(env.render(env_ids=[0])[0])
-        write_video(path, frames, env.metadata["render_fps"])
-        return {"return": episode_return, "length": length}
-    finally:
-        venv.close()
+        venv = mjvec_venv(env_id, 1, backend=backend, render_mode="rgb_array", **camera)
+        return film_episode(model, venv, path, vecnormalize=vecnormalize, seed=seed)
+    except (GLUnavailableError, ImportError) as e:  # no OpenGL, or no imageio: the run itself is done
+        return f"{type(e).__name__}: {e}"
 
 
 def _positive_int(value: Any, name: str) -> int:

@@ -52,7 +52,7 @@ def run_side(args: argparse.Namespace, side: str) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from mjvec.train import _override, plot_curves
+    from mjvec.train import _override
 
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("env", metavar="ENV")
@@ -68,12 +68,17 @@ def main(argv: list[str] | None = None) -> int:
                    help="mjvec's threads (default 1: one core per side when they run side by side)")
     p.add_argument("--sequential", action="store_true", help="run mjvec, then Gymnasium (default: side by side)")
     p.add_argument("--out", required=True)
+    p.add_argument("--summarize-only", action="store_true",
+                   help="only rewrite compare.json and compare.png from the runs' metrics.json in --out")
     p.add_argument("--only", choices=SIDES, help=argparse.SUPPRESS)  # one side, in a child process
     args = p.parse_args(argv)
     out = Path(args.out)
 
     if args.only:
         run_side(args, args.only)
+        return 0
+    if args.summarize_only:
+        summarize(out, args.env, args.algo, "sequential" if args.sequential else "side by side", None)
         return 0
 
     child_argv = list(argv if argv is not None else sys.argv[1:])
@@ -93,10 +98,20 @@ def main(argv: list[str] | None = None) -> int:
         print(f"failed: {failed}; see the train.log files in {out}", file=sys.stderr)
         return 1
 
+    summarize(out, args.env, args.algo, "sequential" if args.sequential else "side by side", time.time() - started)
+    return 0
+
+
+def summarize(out: Path, env_id: str, algo: str, mode: str, elapsed_s: float | None) -> None:
+    """``compare.json`` and ``compare.png`` from the two runs' ``metrics.json``; a table on stdout."""
+    from mjvec.evaluation import plot_curves
+
     runs = [json.loads((out / side / "metrics.json").read_text()) for side in SIDES]
-    mode = "sequential" if args.sequential else "side by side"
+    if elapsed_s is None and (out / "compare.json").exists():  # re-summarizing: keep how the runs were made
+        previous = json.loads((out / "compare.json").read_text())
+        mode, elapsed_s = previous["mode"], previous["elapsed_s"]
     summary = {
-        "env_id": args.env, "algo": args.algo, "mode": mode, "elapsed_s": time.time() - started,
+        "env_id": env_id, "algo": algo, "mode": mode, "elapsed_s": elapsed_s,
         "table": [{k: r[k] for k in ("env", "num_envs", "timesteps", "final_mean_return", "best_mean_return",
                                      "train_wall_s", "collect_wall_s", "update_wall_s", "eval_wall_s",
                                      "steps_per_s")} for r in runs],
@@ -104,13 +119,12 @@ def main(argv: list[str] | None = None) -> int:
     }
     (out / "compare.json").write_text(json.dumps(summary, indent=2))
     plot_curves(runs, out / "compare.png", wall_time=True)
-    print(f"{args.algo.upper()} on {args.env} ({mode}):")
+    print(f"{algo.upper()} on {env_id} ({mode}):")
     for row in summary["table"]:
         print(f"  {row['env']:<10} final {row['final_mean_return']:9.1f}  best {row['best_mean_return']:9.1f}"
               f"  training {row['train_wall_s'] / 60:6.1f} min (collecting {row['collect_wall_s'] / 60:6.1f},"
               f" updating {row['update_wall_s'] / 60:6.1f})  {row['steps_per_s']:7.0f} steps/s")
     print(f"wrote {out / 'compare.json'} and {out / 'compare.png'}")
-    return 0
 
 
 if __name__ == "__main__":

@@ -298,5 +298,8 @@ def test_cli_render_random_and_trained_play(gl, tmp_path, capsys):
         assert reader.count_frames() == 4 and reader.get_data(0).shape == (24, 32, 3)  # one overlaid scene
     with pytest.raises(SystemExit, match="mjvec render: error: `--model` .* is not a file"):
         main([*argv, "--model", str(tmp_path / "missing.zip"), "-o", str(out)])
-    with pytest.raises(SystemExit, match="did you mean 'track'"):
+    with pytest.raises(SystemExit, match="'trak' is not a camera of the model; its cameras: \\[\\]"):
         main([*argv, "--camera", "trak", "-o", str(out)])
+    cheetah = ["render", "HalfCheetah-v5", "--num-envs", "1", "--steps", "1", "--width", "32", "--height", "24"]
+    with pytest.raises(SystemExit, match="did you mean 'track'"):
+        main([*cheetah, "--camera", "trak", "-o", str(out)])

@@ -109,7 +109,8 @@ def test_train_ppo_end_to_end_writes_its_files(tmp_path, capsys):
         import imageio.v2 as imageio
 
         assert metrics["files"]["video"] == "video.mp4"
-        frames = list(imageio.get_reader(str(out / "video.mp4"), format="FFMPEG"))
+        with imageio.get_reader(str(out / "video.mp4"), format="FFMPEG") as reader:
+            frames = [frame for frame in reader]  # not list(reader): its length hint is inf
         episode = metrics["video_episode"]
         assert len(frames) == episode["length"] >= 2 and episode["length"] - 1 <= episode["return"]
         assert frames[0].shape == (480, 480, 3) and np.ptp(frames[0]) > 100  # drawn, not blank
