@@ -189,6 +189,7 @@ def run_mjx(args) -> int:
                     row["vs_bare_paired"] = statistics.median(
                         a / b for a, b in zip(runner.steps_per_s, bare.steps_per_s))
                 results.append(row)
+            log(table(results[-len(runners):]))  # as it goes: a long run stopped early keeps what it measured
     print(f"\nenv-steps/s on JAX {device['platform']} ({device['device_kind']}), median of {args.rounds}"
           f" interleaved rounds of {args.steps} vector steps; x bare: ratio of medians to the bare"
           " jit(vmap(mjx.step)) scan; paired: median of per-round ratios. compile s: first reset and step"
