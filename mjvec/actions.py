@@ -12,7 +12,7 @@ is an error), or for ``"delta_pos"`` added to where the mocap body is.
 
     spec = mjvec.ActionSpec(ctrl=None, xfrc={"torso": "wrench"}, bounds={"xfrc": (-50, 50)})
     env = mjvec.make("Ant-v5", num_envs=64, actions=spec)
-    print(env.action_layout)   # kinds, names and index ranges
+    print(env.action_spec.describe())   # kinds, names and index ranges
 
 ``BoundActions.write(xp, action, current)`` is functional (no in-place writes), so the
 same code runs on NumPy and inside a JAX jit.
