@@ -112,7 +112,8 @@ def summarize(out: Path, env_id: str, algo: str, mode: str, elapsed_s: float | N
         mode, elapsed_s = previous["mode"], previous["elapsed_s"]
     summary = {
         "env_id": env_id, "algo": algo, "mode": mode, "elapsed_s": elapsed_s,
-        "table": [{k: r[k] for k in ("env", "num_envs", "timesteps", "final_mean_return", "best_mean_return",
+        # .get: runs made before mjvec train timed collection apart lack collect/update_wall_s
+        "table": [{k: r.get(k) for k in ("env", "num_envs", "timesteps", "final_mean_return", "best_mean_return",
                                      "train_wall_s", "collect_wall_s", "update_wall_s", "eval_wall_s",
                                      "steps_per_s")} for r in runs],
         "runs": runs,
@@ -121,9 +122,10 @@ def summarize(out: Path, env_id: str, algo: str, mode: str, elapsed_s: float | N
     plot_curves(runs, out / "compare.png", wall_time=True)
     print(f"{algo.upper()} on {env_id} ({mode}):")
     for row in summary["table"]:
+        split = "" if row["collect_wall_s"] is None else (
+            f" (collecting {row['collect_wall_s'] / 60:.1f}, updating {row['update_wall_s'] / 60:.1f})")
         print(f"  {row['env']:<10} final {row['final_mean_return']:9.1f}  best {row['best_mean_return']:9.1f}"
-              f"  training {row['train_wall_s'] / 60:6.1f} min (collecting {row['collect_wall_s'] / 60:6.1f},"
-              f" updating {row['update_wall_s'] / 60:6.1f})  {row['steps_per_s']:7.0f} steps/s")
+              f"  training {row['train_wall_s'] / 60:6.1f} min{split}  {row['steps_per_s']:7.0f} steps/s")
     print(f"wrote {out / 'compare.json'} and {out / 'compare.png'}")
 
 

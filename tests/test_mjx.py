@@ -130,6 +130,14 @@ def test_diverged_env_is_flagged_ended_and_reset_as_on_cpu(mode):
     assert mjx_faults["badqvel"]["env_ids"] == [1]
 
 
+def test_action_spec_drives_the_same_inputs_as_on_cpu():
+    """ctrl and a joint force (qfrc_applied), written by the same BoundActions.write in the jit."""
+    spec = mjvec.ActionSpec(ctrl="all", qfrc=["hinge"], bounds={"qfrc": (-0.5, 0.5)})
+    steps, obs_atol, reward_atol = TOLERANCES[IP]
+    ends, _, _ = _compare_runs(IP, "next_step", 30, obs_atol, reward_atol, actions=spec, max_episode_steps=15)
+    assert ends > 0
+
+
 # -- fresh resets, episode ends, seeding ---------------------------------------------------
 @pytest.fixture(scope="module")
 def ip_env():
