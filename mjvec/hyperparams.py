@@ -81,7 +81,9 @@ def allowed_keys(algo: str) -> list[str]:
     # env and the training plumbing are set by `mjvec train`, not by the data
     own = {"env", "tensorboard_log", "verbose", "seed", "device", "_init_setup_model", "action_noise"}
     params = [p for p in inspect.signature(cls).parameters if p not in own]
-    return [*META_KEYS, *params]
+    # action noise is for the off-policy algorithms (SB3's `action_noise`)
+    meta = [k for k in META_KEYS if algo != "ppo" or not k.startswith("noise_")]
+    return [*meta, *params]
 
 
 def with_overrides(hp: dict[str, Any], overrides: dict[str, Any], algo: str) -> dict[str, Any]:
@@ -95,9 +97,10 @@ def with_overrides(hp: dict[str, Any], overrides: dict[str, Any], algo: str) -> 
         if key in _RUN_KEYS:
             raise ValueError(f"hyperparameter {key!r} is set by {_RUN_KEYS[key]}, not as an override")
         if key not in known:
+            settable = sorted(k for k in known if k not in _RUN_KEYS)
             raise ValueError(
                 f"hyperparameter {key!r} is not one {_ALGO_CLASSES[algo]} takes"
-                f"{validation.did_you_mean(key, known)}; known: {sorted(k for k in known if k not in _RUN_KEYS)}"
+                f"{validation.did_you_mean(key, settable)}; known: {settable}"
             )
         out[key] = value
     check(out)

@@ -201,8 +201,8 @@ def _run(env_id: str, algo: str, hp: dict[str, Any], venv, eval_venv, *, num_env
         "torch_threads": torch.get_num_threads(),
         "hyperparams": hp,
         "evaluations": evals,
-        "final_mean_return": evals[-1]["mean_return"] if evals else None,
-        "best_mean_return": max(e["mean_return"] for e in evals) if evals else None,
+        "final_mean_return": evals[-1]["mean_return"],  # there is always one: before training
+        "best_mean_return": max(e["mean_return"] for e in evals),
         "wall_s": wall, "eval_wall_s": evaluator.eval_wall_s, "train_wall_s": train_wall,
         "collect_wall_s": evaluator.collect_wall_s, "update_wall_s": train_wall - evaluator.collect_wall_s,
         "steps_per_s": model.num_timesteps / train_wall if train_wall > 0 else None,
@@ -239,8 +239,8 @@ def _video(model, env_id: str, backend: str, vecnormalize, path: Path, foreign_e
     from mjvec.evaluation import film_episode
     from mjvec.render import GLUnavailableError
 
-    model_cameras = mjvec.make_task(env_id).model
-    cameras = [model_cameras.camera(i).name for i in range(model_cameras.ncam)]
+    task_model = mjvec.make_task(env_id).model
+    cameras = [task_model.camera(i).name for i in range(task_model.ncam)]
     # the locomotion tasks' "track" camera follows the body; the free camera would lose it
     camera = {"camera_name": "track"} if "track" in cameras else {}
     try:

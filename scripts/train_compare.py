@@ -39,7 +39,11 @@ def gymnasium_venv(env_id: str, num_envs: int):
 
 
 def run_side(args: argparse.Namespace, side: str) -> dict:
+    import warnings
+
     from mjvec.train import mjvec_venv, train
+
+    warnings.filterwarnings("ignore", message=".*settotalmass.*")  # Gymnasium's MJCF files, MuJoCo 4.0
 
     if side == "mjvec":
         make_venv = lambda env_id, n: mjvec_venv(env_id, n, nthread=args.nthread)
