@@ -69,14 +69,6 @@ class RenderState(NamedTuple):
     models: Callable[[int], mujoco.MjModel] | None = None
 
 
-def _check_size(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"`{name}` must be an int (pixels), got {type(value).__name__}")
-    if value < 1:
-        raise ValueError(f"`{name}` must be >= 1 (pixels), got {value}")
-    return int(value)
-
-
 def resolve_camera(model: mujoco.MjModel, camera_id: Any = None, camera_name: Any = None) -> int:
     """The camera id ``camera_id``/``camera_name`` name in ``model``; -1 (the free camera) for neither."""
     if camera_id is not None and camera_name is not None:
@@ -176,8 +168,8 @@ class BatchRenderer:
         camera_name: str | None = None,
         default_camera_config: dict[str, Any] | None = None,
     ):
-        self.width = _check_size("width", width)
-        self.height = _check_size("height", height)
+        self.width = validation.check_positive_int(width, "width", unit="pixels")
+        self.height = validation.check_positive_int(height, "height", unit="pixels")
         self.camera_id = resolve_camera(model, camera_id, camera_name)
         self.default_camera_config = check_camera_config(default_camera_config)
         self._renderer: mujoco.Renderer | None = None

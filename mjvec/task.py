@@ -29,6 +29,8 @@ import mujoco
 import numpy as np
 from gymnasium import spaces
 
+from mjvec.validation import check_positive_int
+
 if TYPE_CHECKING:
     from mjvec.actions import ActionSpec
 
@@ -136,10 +138,7 @@ class Task:
         model: mujoco.MjSpec | mujoco.MjModel,
         frame_skip: int,
     ):
-        if not isinstance(frame_skip, (int, np.integer)) or isinstance(frame_skip, bool):
-            raise TypeError(f"`frame_skip` must be an int, got {type(frame_skip).__name__}")
-        if frame_skip < 1:
-            raise ValueError(f"`frame_skip` must be >= 1, got {frame_skip}")
+        frame_skip = check_positive_int(frame_skip, "frame_skip")
         # the spec is kept so that a backend can add what it needs (a sensor)
         self.spec = model if isinstance(model, mujoco.MjSpec) else None
         self.model = model.compile() if self.spec is not None else model

@@ -107,15 +107,17 @@ def train(
     num_envs = validation.check_num_envs(num_envs if num_envs is not None else int(hp["n_envs"]))
     # the data's values are adapted to num_envs; overrides are taken as given, for num_envs
     hp = hyperparams.with_overrides(hyperparams.for_num_envs(hp, algo, num_envs), overrides or {}, algo)
-    steps = _positive_int(steps if steps is not None else int(hp["n_timesteps"]), "steps")
-    eval_freq = _positive_int(eval_freq if eval_freq is not None else max(1, steps // DEFAULT_EVALUATIONS), "eval_freq")
-    eval_episodes = _positive_int(eval_episodes, "eval_episodes")
+    steps = validation.check_positive_int(steps if steps is not None else int(hp["n_timesteps"]), "steps")
+    if eval_freq is None:
+        eval_freq = max(1, steps // DEFAULT_EVALUATIONS)
+    eval_freq = validation.check_positive_int(eval_freq, "eval_freq")
+    eval_episodes = validation.check_positive_int(eval_episodes, "eval_episodes")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
         raise TypeError(f"`seed` must be an int, got {type(seed).__name__}")
     if seed < 0:
         raise ValueError(f"`seed` must be >= 0, got {seed}")
     if torch_threads is not None:
-        torch_threads = _positive_int(torch_threads, "torch_threads")
+        torch_threads = validation.check_positive_int(torch_threads, "torch_threads")
     if progress_bar:
         try:
             import rich  # noqa: F401
@@ -250,14 +252,6 @@ def _video(model, env_id: str, backend: str, vecnormalize, path: Path, foreign_e
         return f"{type(e).__name__}: {e}"
 
 
-def _positive_int(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"`{name}` must be an int, got {type(value).__name__}")
-    if value < 1:
-        raise ValueError(f"`{name}` must be >= 1, got {value}")
-    return int(value)
-
-
 def _machine() -> dict[str, Any]:
     from importlib import metadata
 
@@ -332,7 +326,7 @@ def run(args: argparse.Namespace) -> int:
         hyperparams.with_overrides(hyperparams.for_num_envs(hp, args.algo, num_envs), overrides, args.algo)
         for name in ("steps", "eval_freq", "eval_episodes", "torch_threads", "nthread"):
             if getattr(args, name) is not None:
-                _positive_int(getattr(args, name), name)
+                validation.check_positive_int(getattr(args, name), name)
         if args.seed < 0:
             raise ValueError(f"`seed` must be >= 0, got {args.seed}")
     except (TypeError, ValueError) as e:

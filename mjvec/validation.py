@@ -12,6 +12,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 __all__ = [
+    "check_positive_int",
     "check_actions",
     "check_reset_mask",
     "check_seeds",
@@ -29,12 +30,19 @@ def did_you_mean(name: str, names: Iterable[str]) -> str:
     return f" (did you mean {', '.join(map(repr, close))}?)" if close else ""
 
 
+def check_positive_int(value: Any, name: str, *, unit: str = "", none_ok: bool = False) -> int:
+    """``value`` as an int >= 1 (bools refused); ``unit`` and ``none_ok`` only word the messages."""
+    note = f" ({unit})" if unit else ""
+    alt = " or None" if none_ok else ""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"`{name}` must be an int{note}{alt}, got {type(value).__name__}")
+    if value < 1:
+        raise ValueError(f"`{name}` must be >= 1{note}{alt}, got {value}")
+    return int(value)
+
+
 def check_num_envs(num_envs: Any) -> int:
-    if isinstance(num_envs, bool) or not isinstance(num_envs, (int, np.integer)):
-        raise TypeError(f"`num_envs` must be an int, got {type(num_envs).__name__}")
-    if num_envs < 1:
-        raise ValueError(f"`num_envs` must be >= 1, got {num_envs}")
-    return int(num_envs)
+    return check_positive_int(num_envs, "num_envs")
 
 
 def check_actions(actions: Any, shape: tuple[int, ...]) -> np.ndarray:

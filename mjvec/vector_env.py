@@ -130,12 +130,7 @@ class MjVecEnv(VectorEnv):
             raise TypeError(f"`task` must be an mjvec.Task, got {type(task).__name__}")
         self.num_envs = validation.check_num_envs(num_envs)
         if max_episode_steps is not None:
-            if isinstance(max_episode_steps, bool) or not isinstance(max_episode_steps, (int, np.integer)):
-                raise TypeError(
-                    f"`max_episode_steps` must be an int or None, got {type(max_episode_steps).__name__}"
-                )
-            if max_episode_steps < 1:
-                raise ValueError(f"`max_episode_steps` must be >= 1 or None, got {max_episode_steps}")
+            max_episode_steps = validation.check_positive_int(max_episode_steps, "max_episode_steps", none_ok=True)
         if render_mode not in (None, *RENDER_MODES):
             raise ValueError(f"`render_mode` must be None or one of {list(RENDER_MODES)}, got {render_mode!r}")
         # made now so bad arguments raise now; its OpenGL context comes with the first frame

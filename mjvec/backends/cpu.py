@@ -26,6 +26,7 @@ from mujoco import batch as mj_batch
 from mjvec.actions import ActionSpec, BoundActions
 from mjvec.backends.base import StepFaults
 from mjvec.randomize import BoundRandomization
+from mjvec.validation import check_positive_int
 from mjvec.render import RenderState
 
 __all__ = ["CpuBackend", "default_nthread"]
@@ -108,10 +109,7 @@ class CpuBackend:
     ):
         if nthread is None:
             nthread = default_nthread()
-        if not isinstance(nthread, (int, np.integer)) or isinstance(nthread, bool):
-            raise TypeError(f"`nthread` must be an int or None, got {type(nthread).__name__}")
-        if nthread < 1:
-            raise ValueError(f"`nthread` must be >= 1, got {nthread}")
+        nthread = check_positive_int(nthread, "nthread", none_ok=True)
         self.task = task
         self.num_envs = num_envs
         self.nthread = int(nthread)
