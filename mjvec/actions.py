@@ -171,22 +171,19 @@ def _modes(arg: str, value: Any, modes: Mapping[str, tuple]) -> dict[str, str]:
     return dict(value)
 
 
-def _lookup(model: mujoco.MjModel, obj: mujoco.mjtObj, kind: str, what: str, name: str) -> int:
-    i = mujoco.mj_name2id(model, obj, name)
-    if i < 0:
-        count = {
-            mujoco.mjtObj.mjOBJ_ACTUATOR: model.nu,
-            mujoco.mjtObj.mjOBJ_JOINT: model.njnt,
-            mujoco.mjtObj.mjOBJ_BODY: model.nbody,
-            mujoco.mjtObj.mjOBJ_EQUALITY: model.neq,
-        }[obj]
-        known = [mujoco.mj_id2name(model, obj, k) for k in range(count)]
-        known = [k for k in known if k]
+def _lookup(kind: str, what: str, name: str, names: list[str]) -> int:
+    """The index of ``name`` in the model's ``names`` of one kind, or a ValueError listing them."""
+    if name not in names:
+        known = [k for k in names if k and not k.startswith("<")]
         raise ValueError(
             f"`{kind}` names {what} {name!r}, which the model does not have{did_you_mean(name, known)};"
             f" its {what}s: {known[:20]}{' ...' if len(known) > 20 else ''}"
         )
-    return i
+    return names.index(name)
+
+
+def _names_of(model: mujoco.MjModel, obj: mujoco.mjtObj, count: int) -> list[str]:
+    return [mujoco.mj_id2name(model, obj, i) or "" for i in range(count)]
 
 
 class BoundActions:
@@ -206,35 +203,31 @@ class BoundActions:
         self.spec = spec
         entries: list[tuple[str, str, str, str, tuple[int, ...]]] = []  # kind, name, component, field, dst
         actuators = actuator_names(model)
+        joints = _names_of(model, mujoco.mjtObj.mjOBJ_JOINT, model.njnt)
+        bodies = _names_of(model, mujoco.mjtObj.mjOBJ_BODY, model.nbody)
         if spec.ctrl == "all":
             for a in range(model.nu):
                 entries.append(("ctrl", actuators[a], "ctrl", "ctrl", (a,)))
         elif spec.ctrl is not None:
             for n in spec.ctrl:
-                if n not in actuators:
-                    known = [k for k in actuators if not k.startswith("<")]
-                    raise ValueError(
-                        f"`ctrl` names actuator {n!r}, which the model does not have{did_you_mean(n, known)};"
-                        f" its actuators: {known[:20]}{' ...' if len(known) > 20 else ''}"
-                    )
-                entries.append(("ctrl", n, "ctrl", "ctrl", (actuators.index(n),)))
+                entries.append(("ctrl", n, "ctrl", "ctrl", (_lookup("ctrl", "actuator", n, actuators),)))
         for n in spec.qfrc:
-            j = _lookup(model, mujoco.mjtObj.mjOBJ_JOINT, "qfrc", "joint", n)
+            j = _lookup("qfrc", "joint", n, joints)
             adr = int(model.jnt_dofadr[j])
             dofs = tuple(range(adr, adr + _DOFS[mujoco.mjtJoint(model.jnt_type[j])]))
             entries.append(("qfrc", n, "qfrc", "qfrc_applied", dofs))
         for n, mode in spec.xfrc.items():
-            b = _lookup(model, mujoco.mjtObj.mjOBJ_BODY, "xfrc", "body", n)
+            b = _lookup("xfrc", "body", n, bodies)
             if b == 0:
                 raise ValueError("`xfrc` names the world body, which no force moves")
             for comp in XFRC_MODES[mode]:
                 field, width, offset = _COMPONENTS[comp]
                 entries.append(("xfrc", n, comp, field, tuple(range(6 * b + offset, 6 * b + offset + width))))
         for n, mode in spec.mocap.items():
-            b = _lookup(model, mujoco.mjtObj.mjOBJ_BODY, "mocap", "body", n)
+            b = _lookup("mocap", "body", n, bodies)
             m = int(model.body_mocapid[b])
             if m < 0:
-                mocaps = [_name(model, mujoco.mjtObj.mjOBJ_BODY, k) for k in range(model.nbody) if model.body_mocapid[k] >= 0]
+                mocaps = [bodies[k] for k in range(model.nbody) if model.body_mocapid[k] >= 0]
                 raise ValueError(
                     f"`mocap` names body {n!r}, which is not a mocap body (mocap=\"true\" in MJCF);"
                     f" the model's mocap bodies: {mocaps}"
@@ -243,7 +236,7 @@ class BoundActions:
                 field, width, _ = _COMPONENTS[comp]
                 entries.append(("mocap", n, comp, field, tuple(range(width * m, width * m + width))))
         for n in spec.eq:
-            e = _lookup(model, mujoco.mjtObj.mjOBJ_EQUALITY, "eq", "equality", n)
+            e = _lookup("eq", "equality", n, _names_of(model, mujoco.mjtObj.mjOBJ_EQUALITY, model.neq))
             entries.append(("eq", n, "eq", "eq_active", (e,)))
 
         layout, lows, highs, start = [], [], [], 0
@@ -267,13 +260,16 @@ class BoundActions:
         self.fields = tuple(dict.fromkeys(e.field for e in layout))
         self.passthrough = spec.ctrl == "all" and len(layout) == model.nu and model.nu > 0
         self._quats = [e for e in layout if e.component == "quat"]
-        self._workspace = {}
+        # the workspace as bounds of one env's flat mocap_pos row, or None
+        self._workspace = None
+        if spec.workspace:
+            self._workspace = (np.full(3 * model.nmocap, -np.inf), np.full(3 * model.nmocap, np.inf))
         for body, (lo, hi) in spec.workspace.items():
             m = int(model.body_mocapid[mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_BODY, body)])
             lo, hi = (np.broadcast_to(np.asarray(v, dtype=np.float64), (3,)).copy() for v in (lo, hi))
             if not (lo <= hi).all():
                 raise ValueError(f"`workspace[{body!r}]` must have low <= high, got {lo} and {hi}")
-            self._workspace[m] = (lo, hi)
+            self._workspace[0][3 * m : 3 * m + 3], self._workspace[1][3 * m : 3 * m + 3] = lo, hi
         # per field: which flat element of one env's row each action column feeds
         self._plan = {}
         for field in self.fields:
@@ -348,17 +344,10 @@ class BoundActions:
         out = {}
         for field, (src, driven) in self._plan.items():
             new = xp.where(driven, processed[:, src], flat[field])
-            if field == "mocap_pos" and self._workspace:
-                new = self._clip(xp, new)
+            if field == "mocap_pos" and self._workspace is not None:
+                new = xp.clip(new, *self._workspace)
             out[field] = xp.reshape(new, current[field].shape).astype(current[field].dtype)
         return out
-
-    def _clip(self, xp, pos):
-        low = np.full(pos.shape[1], -np.inf)
-        high = np.full(pos.shape[1], np.inf)
-        for m, (lo, hi) in self._workspace.items():
-            low[3 * m : 3 * m + 3], high[3 * m : 3 * m + 3] = lo, hi
-        return xp.clip(pos, low, high)
 
     def describe(self) -> str:
         """The layout as a table: index range, kind, name, component, MjData field."""
@@ -393,10 +382,6 @@ def actuator_names(model: mujoco.MjModel) -> list[str]:
             name = j
         out.append(name or f"<{a}>")
     return out
-
-
-def _name(model, obj, i) -> str:
-    return mujoco.mj_id2name(model, obj, i) or f"<{i}>"
 
 
 def _field_width(model: mujoco.MjModel, field: str) -> int:
