@@ -152,7 +152,6 @@ class MocapPush(Task):
         goal_body = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_BODY, "goal")
         self._goal_origin = model.body_pos[goal_body, :2].copy()
         self.single_observation_space = self.observation_box(17)
-        self.single_action_space = self.default_actions().bind(model).space
 
     def default_actions(self) -> ActionSpec:
         """A bounded displacement of the hand target, clipped to the workspace over the table."""

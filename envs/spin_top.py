@@ -126,7 +126,6 @@ class SpinTop(Task):
         self.reset_noise_scale = _number("reset_noise_scale", reset_noise_scale, positive=False)
         super().__init__(mujoco.MjSpec.from_string(SPIN_TOP_XML), frame_skip)
         self.single_observation_space = self.observation_box(10)
-        self.single_action_space = self.default_actions().bind(self.model).space
 
     def default_actions(self) -> ActionSpec:
         """A world-frame torque on the top, bounded by ``max_torque`` per axis."""

@@ -99,7 +99,6 @@ class CustomTask(Task):
         self._sensordata = bool(sensordata)
         self.reset_noise_scale = float(reset_noise_scale)
         self._actions = actions
-        self.single_action_space = self.default_actions().bind(self.model).space
         size, read = self._probe()
         self.fields = tuple(dict.fromkeys((*fields, *(f for f in read if f not in ("qpos", "qvel")))))
         self.single_observation_space = self.observation_box(size)

@@ -147,8 +147,19 @@ class Task:
         self.dt = model.opt.timestep * self.frame_skip
         self.init_qpos = model.qpos0.copy()
         self.init_qvel = np.zeros(model.nv)
-        self.single_action_space = ctrl_action_space(model)
         self.single_observation_space: spaces.Box | None = None  # set by the subclass
+        self._single_action_space: spaces.Box | None = None
+
+    @property
+    def single_action_space(self) -> spaces.Box:
+        """One environment's action space: the Box of ``default_actions()`` bound to the model.
+
+        Made on first use, so a subclass may set what ``default_actions`` reads after
+        ``Task.__init__``.
+        """
+        if self._single_action_space is None:
+            self._single_action_space = self.default_actions().bind(self.model).space
+        return self._single_action_space
 
     @classmethod
     def from_xml(cls, xml: str | os.PathLike, frame_skip: int = 1, **kwargs: Any) -> "Task":
@@ -226,10 +237,3 @@ class Task:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(frame_skip={self.frame_skip})"
-
-
-def ctrl_action_space(model: mujoco.MjModel) -> spaces.Box:
-    """Gymnasium's MuJoCo action space: ``actuator_ctrlrange`` as a float32 Box."""
-    bounds = model.actuator_ctrlrange.copy().astype(np.float32)
-    low, high = bounds.T
-    return spaces.Box(low=low, high=high, dtype=np.float32)

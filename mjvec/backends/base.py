@@ -1,4 +1,9 @@
-"""The small protocol a backend implements for ``MjVecEnv``."""
+"""The small protocols a backend implements for ``MjVecEnv``.
+
+``Backend`` (``cpu``): the env drives each phase (actions, substeps, observation,
+reward, autoreset) and the backend advances the simulations. ``FusedBackend``
+(``mjx``): the backend runs whole vector steps and resets in one call each.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,7 @@ import numpy as np
 if TYPE_CHECKING:
     from mjvec.render import RenderState
 
-__all__ = ["Backend", "StepFaults"]
+__all__ = ["Backend", "FusedBackend", "StepFaults"]
 
 
 class StepFaults(NamedTuple):
@@ -52,6 +57,15 @@ class Backend(Protocol):
     def reset(self, mask: np.ndarray, rng: Any) -> None:
         """Reset the masked simulations to fresh states drawn with ``rng`` and run ``mj_forward``."""
 
+    def randomize(self, mask: np.ndarray, rng: Any) -> None:
+        """Draw new per-env model parameters for the masked simulations, before their reset.
+
+        Called only when the env was made with ``randomize=``.
+        """
+
+    def get_model(self, i: int) -> Any:
+        """Simulation ``i``'s ``mujoco.MjModel`` as simulated (a copy): its parameters or variant."""
+
     def render_state(self, env_ids: np.ndarray) -> RenderState:
         """The state of the simulations ``env_ids`` (int array), for drawing them.
 
@@ -62,3 +76,41 @@ class Backend(Protocol):
 
     def close(self) -> None:
         """Release threads and native memory; idempotent."""
+
+
+class FusedBackend(Protocol):
+    """A backend that runs whole vector steps itself (``mjx``): ``fused = True``.
+
+    ``MjVecEnv`` then checks the arguments (seeds, masks, the reset-before-step
+    order) and hands each call over: the backend writes the actions, steps, computes
+    observation, reward and termination, applies the time limit, flags divergences and
+    autoresets in the env's mode, all in one call. The returns are ``MjVecEnv``'s own.
+    The per-env parameters are drawn inside ``vector_reset`` and the autoreset.
+    """
+
+    fused: bool
+    num_envs: int
+
+    def check_actions(self, actions: Any, shape: tuple[int, ...]) -> Any:
+        """``actions`` checked (shape, dtype, finite values, action-spec rules) and converted.
+
+        Raises ``TypeError``/``ValueError`` naming the argument before anything runs.
+        """
+
+    def vector_reset(self, mask: np.ndarray, seeds: list[int | None]) -> tuple[Any, dict]:
+        """Reset the masked envs, env ``i`` reseeded with ``seeds[i]`` unless None: ``(obs, info)``."""
+
+    def vector_step(self, actions: Any) -> tuple[Any, Any, Any, Any, dict]:
+        """One vector step: ``(obs, reward, terminated, truncated, info)``, autoreset included."""
+
+    def fault_counts(self) -> dict[str, np.ndarray]:
+        """``{kind: (num_envs,) occurrences}`` of the faults that occurred, for ``diagnostics()``."""
+
+    def get_model(self, i: int) -> Any:
+        """As ``Backend.get_model``."""
+
+    def render_state(self, env_ids: np.ndarray) -> RenderState:
+        """As ``Backend.render_state``."""
+
+    def close(self) -> None:
+        """Release the device state; idempotent."""
