@@ -20,6 +20,7 @@ Ray is an extra (``pip install "mjvec[ray]"``); ``import mjvec`` never imports i
 from __future__ import annotations
 
 import contextlib
+import copy
 import functools
 import itertools
 import math
@@ -42,6 +43,7 @@ except ModuleNotFoundError as e:  # pragma: no cover - exercised only without th
 
 from mjvec import validation
 from mjvec.registration import make as make_mjvec
+from mjvec.render import BatchRenderer, RenderState, check_render_call, tile
 from mjvec.vector_env import MjVecEnv
 
 __all__ = ["EnvActorDiedError", "RayVecEnv", "make"]
@@ -92,6 +94,24 @@ class _EnvActor:
 
     def diagnostics(self):
         return self.env.diagnostics()
+
+    def get_model(self, i):
+        return self.env.get_model(i)
+
+    def render(self, env_ids, layout):
+        return self.env.render(env_ids=env_ids, layout=layout)
+
+    def render_state(self, env_ids):
+        """The rows' state for the driver to draw; each row's own model where they differ."""
+        state = self.env._backend.render_state(env_ids)  # what MjVecEnv.render draws
+        models = None if state.models is None else [copy.copy(state.models(j)) for j in range(len(env_ids))]
+        return state._replace(model=None, models=models)
+
+    def renderer_args(self):
+        """``BatchRenderer``'s arguments to draw as this env does (its model, size and camera)."""
+        r = self.env._renderer
+        return {"model": self.env.task.model, "width": r.width, "height": r.height, "camera_id": r.camera_id,
+                "default_camera_config": r.default_camera_config}
 
     def close(self):
         if self.env is not None:
@@ -165,6 +185,7 @@ class RayVecEnv(VectorEnv):
         offsets = [0, *itertools.accumulate(sizes)]
         self.actor_env_ids: tuple[range, ...] = tuple(itertools.starmap(range, itertools.pairwise(offsets)))
         self._slices = [slice(r.start, r.stop) for r in self.actor_env_ids]
+        self._starts = np.array(offsets[:-1])
         first = self._described[0]
         self.num_envs = offsets[-1]
         self.single_observation_space = first["single_observation_space"]
@@ -179,6 +200,8 @@ class RayVecEnv(VectorEnv):
         self._ended = np.zeros(self.num_envs, dtype=np.bool_)  # DISABLED: ended, not yet reset
         self._needs_reset = True
         self._failure: EnvActorDiedError | None = None
+        self._renderer: BatchRenderer | None = None  # draws "overlay" frames, made on the first
+        self._render_model = None
         self._lock = threading.Lock()
 
     @property
@@ -266,10 +289,55 @@ class RayVecEnv(VectorEnv):
                         merged.setdefault("message", entry["message"])
             return out
 
+    def get_model(self, i: int):
+        """Env ``i``'s ``mujoco.MjModel`` as simulated (``MjVecEnv.get_model``), from its actor."""
+        with self._exclusive("get_model"):
+            i = validation.check_env_index(i, self.num_envs)
+            k = self._actor_of(np.array([i]))[0]
+            return self._gather([(k, self._actors[k].get_model.remote(i - self.actor_env_ids[k].start))])[k]
+
+    def render(self, *, env_ids: Any = None, layout: str = "frames"):
+        """Frames of the environments ``env_ids`` (global ids; all by default), as ``MjVecEnv.render``.
+
+        Each actor draws its own envs, in parallel and with its own node's OpenGL, and
+        the frames come back in the order of ``env_ids``. ``"overlay"`` draws every env
+        into one scene in this process, from the actors' states: it needs OpenGL here.
+        """
+        with self._exclusive("render"):
+            ids = check_render_call(
+                self.render_mode is not None, self._needs_reset, layout, env_ids, self.num_envs,
+                make_call="mjvec.distributed.make(env_id, num_envs, num_actors=2, render_mode='rgb_array')",
+            )
+            owner = self._actor_of(ids)
+            calls = []
+            for k in np.unique(owner).tolist():
+                local = ids[owner == k] - self.actor_env_ids[k].start
+                actor = self._actors[k]
+                calls.append((k, actor.render_state.remote(local) if layout == "overlay" else
+                              actor.render.remote(local, "batch")))
+            if layout == "overlay" and self._renderer is None:
+                calls.append((-1, self._actors[0].renderer_args.remote()))
+            results = self._gather(calls)
+            if layout == "overlay":
+                if -1 in results:
+                    args = results.pop(-1)
+                    self._render_model = args["model"]  # the renderer's context is made for this object
+                    self._renderer = BatchRenderer(**args)
+                return self._renderer.render(_join_states(results, owner, self._render_model), "overlay")
+            first = next(iter(results.values()))
+            frames = np.empty((len(ids), *first.shape[1:]), dtype=first.dtype)
+            for k, batch in results.items():
+                frames[owner == k] = batch
+            if layout == "batch":
+                return frames
+            return tile(frames) if layout == "tiled" else tuple(frames)
+
     def close_extras(self, **kwargs: Any) -> None:
         """Close every live actor's env, then end the actors."""
         if not ray.is_initialized():
             return  # Ray was shut down first: the actors went with it
+        if self._renderer is not None:
+            self._renderer.close()
         refs = [actor.close.remote() for actor in self._actors]
         try:
             ray.wait(refs, num_returns=len(refs), timeout=_CLOSE_TIMEOUT_S)
@@ -337,6 +405,10 @@ class RayVecEnv(VectorEnv):
             raise error
         return results
 
+    def _actor_of(self, ids: np.ndarray) -> np.ndarray:
+        """The index of the actor holding each of the (global) env ``ids``."""
+        return np.searchsorted(self._starts, ids, side="right") - 1
+
     def _check_alike(self, described: list[dict[str, Any]]) -> None:
         first = described[0]
         for k, d in enumerate(described[1:], start=1):
@@ -386,6 +458,30 @@ def _actor_options(actor_options: Any, num_actors: int) -> list[dict[str, Any]]:
                 )
         opts["max_restarts"] = 0
     return per_actor
+
+
+def _join_states(parts: dict[int, RenderState], owner: np.ndarray, model) -> RenderState:
+    """One ``RenderState`` of all rows: row ``j`` from actor ``owner[j]``'s part, in order."""
+    rows = {k: np.flatnonzero(owner == k) for k in parts}
+
+    def join(name: str) -> np.ndarray | None:
+        values = {k: getattr(part, name) for k, part in parts.items()}
+        first = next(iter(values.values()))
+        if first is None:  # act and mocap: absent from the model, so from every part
+            return None
+        out = np.empty((len(owner), *first.shape[1:]), dtype=first.dtype)
+        for k, value in values.items():
+            out[rows[k]] = value
+        return out
+
+    models = None
+    if any(part.models is not None for part in parts.values()):
+        table = [model] * len(owner)  # an actor without per-env models draws with the shared one
+        for k, part in parts.items():
+            for j, row_model in zip(rows[k], part.models or ()):
+                table[j] = row_model
+        models = table.__getitem__
+    return RenderState(model, join("qpos"), join("qvel"), join("act"), join("mocap_pos"), join("mocap_quat"), models)
 
 
 def _merge_infos(parts: list[tuple[slice, dict[str, Any]]], num_envs: int) -> dict[str, Any]:

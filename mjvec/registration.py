@@ -99,6 +99,7 @@ def make(
     randomize: Any = None,
     variants: Any = None,
     array_type: str = "numpy",
+    devices: Any = None,
     **task_kwargs: Any,
 ):
     """An ``MjVecEnv`` of ``num_envs`` copies of a registered task (or a ``Task``).
@@ -109,7 +110,8 @@ def make(
     (``mjvec.ActionSpec``), per-env model parameters, per-env compiled models.
     ``render_mode``, ``width``, ``height``, ``camera_id`` and ``camera_name`` are
     ``MjVecEnv``'s too (docs/rendering.md), and so is ``array_type`` (``"jax"``
-    with ``backend="mjx"``: JAX arrays in and out; docs/mjx.md).
+    with ``backend="mjx"``: JAX arrays in and out; docs/mjx.md), and so is
+    ``devices`` (the JAX devices ``backend="mjx"`` splits the envs over).
     """
     from mjvec.vector_env import MjVecEnv
 
@@ -135,6 +137,7 @@ def make(
         randomize=randomize,
         variants=variants,
         array_type=array_type,
+        devices=devices,
     )
 
 

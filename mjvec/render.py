@@ -35,6 +35,7 @@ __all__ = [
     "RenderState",
     "check_env_ids",
     "check_layout",
+    "check_render_call",
     "gl_backend",
     "tile",
     "write_video",
@@ -104,6 +105,25 @@ def check_layout(layout: Any) -> str:
             f"`layout` must be one of {list(LAYOUTS)}, got {layout!r}{validation.did_you_mean(layout, LAYOUTS)}"
         )
     return layout
+
+
+def check_render_call(
+    enabled: bool, needs_reset: bool, layout: Any, env_ids: Any, num_envs: int, *, make_call: str
+) -> np.ndarray:
+    """Check a vector env's ``render(env_ids=, layout=)`` call; the env ids as an int array.
+
+    ``enabled``: the env was made with ``render_mode="rgb_array"``; ``needs_reset``: it
+    has not been reset yet; ``make_call``: how to make one that renders, for the message.
+    """
+    if not enabled:
+        raise RuntimeError(
+            f"`render()` needs envs made with `render_mode='rgb_array'`, e.g. `{make_call}`;"
+            " this one has render_mode=None"
+        )
+    if needs_reset:
+        raise RuntimeError("`render()` was called before `reset()`: call `env.reset()` first")
+    check_layout(layout)
+    return check_env_ids(env_ids, num_envs)
 
 
 def check_env_ids(env_ids: Any, num_envs: int) -> np.ndarray:

@@ -18,6 +18,7 @@ __all__ = [
     "check_seeds",
     "check_options",
     "check_num_envs",
+    "check_env_index",
     "did_you_mean",
 ]
 
@@ -43,6 +44,15 @@ def check_positive_int(value: Any, name: str, *, unit: str = "", none_ok: bool =
 
 def check_num_envs(num_envs: Any) -> int:
     return check_positive_int(num_envs, "num_envs")
+
+
+def check_env_index(i: Any, num_envs: int) -> int:
+    """``i`` as the int index of one of ``num_envs`` environments."""
+    if isinstance(i, (bool, np.bool_)) or not isinstance(i, (int, np.integer)):
+        raise TypeError(f"`i` must be an int, got {type(i).__name__}")
+    if not 0 <= i < num_envs:
+        raise ValueError(f"`i` must be in [0, {num_envs}), got {i}")
+    return int(i)
 
 
 def check_actions(actions: Any, shape: tuple[int, ...]) -> np.ndarray:

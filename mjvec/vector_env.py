@@ -26,7 +26,7 @@ from mjvec.actions import ActionSpec
 from mjvec.backends import make_backend
 from mjvec.backends.base import StepFaults
 from mjvec.randomize import Randomization
-from mjvec.render import DEFAULT_SIZE, RENDER_MODES, BatchRenderer, check_env_ids, check_layout
+from mjvec.render import DEFAULT_SIZE, RENDER_MODES, BatchRenderer, check_render_call
 from mjvec.task import NumpyRandom, Task
 
 __all__ = ["MjVecEnv"]
@@ -97,6 +97,9 @@ class MjVecEnv(VectorEnv):
         arrays out (and in) with no host copy; ``info`` then has every key the step
         can write, each with its ``_key`` mask, and SAME_STEP's ``final_obs`` is one
         dense array (docs/mjx.md).
+      devices: with ``backend="mjx"``, the local JAX devices the env axis is split
+        over: None (default) for all of them, a count ``k`` for the first ``k``, or a
+        sequence of ``jax.Device`` (docs/mjx.md#several-devices).
 
     Observations, rewards, terminations and truncations are NumPy arrays with a
     leading ``num_envs`` axis; ``info`` is a dict of arrays, each with a boolean
@@ -125,6 +128,7 @@ class MjVecEnv(VectorEnv):
         randomize: Randomization | Mapping[str, Any] | None = None,
         variants: Callable[[Any, int], Any] | None = None,
         array_type: str = "numpy",
+        devices: Any = None,
     ):
         if not isinstance(task, Task):
             raise TypeError(f"`task` must be an mjvec.Task, got {type(task).__name__}")
@@ -175,6 +179,7 @@ class MjVecEnv(VectorEnv):
             randomization=self._randomization,
             variants=variants,
             array_type=array_type,
+            devices=devices,
             autoreset_mode=self.autoreset_mode,
             max_episode_steps=max_episode_steps,
         )
@@ -319,12 +324,9 @@ class MjVecEnv(VectorEnv):
 
         A copy: for inspection, rendering, or a reference loop of ``mj_step``.
         """
-        if isinstance(i, bool) or not isinstance(i, (int, np.integer)):
-            raise TypeError(f"`i` must be an int, got {type(i).__name__}")
-        if not 0 <= i < self.num_envs:
-            raise ValueError(f"`i` must be in [0, {self.num_envs}), got {i}")
+        i = validation.check_env_index(i, self.num_envs)
         self._check_open()
-        return self._backend.get_model(int(i))
+        return self._backend.get_model(i)
 
     def diagnostics(self) -> dict[str, dict[str, Any]]:
         """What went wrong since the env was made, per kind of fault.
@@ -355,15 +357,10 @@ class MjVecEnv(VectorEnv):
         image of all the envs in one scene. See docs/rendering.md.
         """
         self._check_open()
-        if self._renderer is None:
-            raise RuntimeError(
-                "`render()` needs an env made with `render_mode='rgb_array'`, e.g."
-                " `mjvec.make(env_id, num_envs, render_mode='rgb_array')`; this one has render_mode=None"
-            )
-        if self._needs_reset:
-            raise RuntimeError("`render()` was called before `reset()`: call `env.reset()` first")
-        check_layout(layout)
-        ids = check_env_ids(env_ids, self.num_envs)
+        ids = check_render_call(
+            self._renderer is not None, self._needs_reset, layout, env_ids, self.num_envs,
+            make_call="mjvec.make(env_id, num_envs, render_mode='rgb_array')",
+        )
         return self._renderer.render(self._backend.render_state(ids), layout)
 
     @_exclusive

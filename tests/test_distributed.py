@@ -202,6 +202,49 @@ def test_diagnostics_name_global_env_ids(closing):
     assert env.diagnostics()["diverged"] == {"count": 1, "env_ids": [3]}
 
 
+def test_render_and_get_model_reach_the_actor_holding_each_env(closing, gl):
+    """Frames, in every layout, and models equal one MjVecEnv's, for env ids spanning both actors."""
+    from mjvec.render import LAYOUTS
+
+    kwargs = {"render_mode": "rgb_array", "width": 40, "height": 32, "max_episode_steps": 12,
+              "randomize": {"body_mass": mjvec.Uniform(0.5, 2.0)}}
+    env = make("Hopper-v5", N, num_actors=2, **kwargs)  # envs 0..2 | 3..4
+    ref = mjvec.make("Hopper-v5", N, nthread=1, **kwargs)
+    closing(env)
+    closing(ref)
+    env.reset(seed=4)
+    ref.reset(seed=4)
+    rng = np.random.default_rng(0)
+    for _ in range(6):
+        a = rng.uniform(-1, 1, (N, 3))
+        env.step(a)
+        ref.step(a)
+    for ids in ([4, 0, 3], None, 1):
+        for layout in LAYOUTS:
+            _assert_same(env.render(env_ids=ids, layout=layout), ref.render(env_ids=ids, layout=layout),
+                         f"{ids} {layout}")
+    assert len(env.render()) == N
+    for i in range(N):
+        np.testing.assert_array_equal(env.get_model(i).body_mass, ref.get_model(i).body_mass)
+    assert not np.array_equal(env.get_model(1).body_mass, env.get_model(4).body_mass)
+    with pytest.raises(ValueError, match=r"`i` must be in \[0, 5\), got 5"):
+        env.get_model(N)
+    with pytest.raises(TypeError, match="`i` must be an int, got bool"):
+        env.get_model(True)
+    with pytest.raises(ValueError, match=r"`env_ids` must be in \[0, 5\), got \[7\]"):
+        env.render(env_ids=[0, 7])
+    with pytest.raises(ValueError, match="`layout` must be one of"):
+        env.render(layout="tile")
+
+
+def test_render_without_render_mode_says_how_to_ask_for_it(closing):
+    env = make("Hopper-v5", 2, num_actors=1)
+    closing(env)
+    env.reset(seed=0)
+    with pytest.raises(RuntimeError, match="render_mode='rgb_array'"):
+        env.render()
+
+
 # -- failure ---------------------------------------------------------------------------
 def test_a_killed_actor_raises_naming_its_envs_and_the_env_stays_failed(closing):
     env = make("HalfCheetah-v5", N, num_actors=2)

@@ -232,6 +232,42 @@ def test_bad_backend_options_raise_clear_errors():
         mjvec.make(IP, 2, backend="mjxx")
 
 
+def test_a_batch_that_can_deadlock_jaxlibs_cpu_lapack_is_warned_of():
+    """jaxlib's batched Cholesky hangs above ~1024 envs on 2 cores (docs/mjx.md#jaxs-cpu): warn, do not run."""
+    import warnings
+
+    import jax
+
+    if jax.local_devices()[0].platform != "cpu":
+        pytest.skip("the warning is for JAX's CPU")
+    with pytest.warns(UserWarning, match="513 envs per device: jaxlib's batched LAPACK Cholesky"):
+        mjvec.make("HalfCheetah-v5", 513, backend="mjx").close()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        warnings.filterwarnings("ignore", message=".*settotalmass")
+        mjvec.make("HalfCheetah-v5", 512, backend="mjx").close()
+
+
+def test_bad_devices_are_refused_before_anything_runs():
+    import jax
+
+    local = len(jax.local_devices())
+    with pytest.raises(ValueError, match=f"`devices`={local + 1}, but this process has {local} local JAX devices"):
+        mjvec.make(IP, 2, backend="mjx", devices=local + 1)
+    with pytest.raises(ValueError, match="`devices` must be >= 1, got 0"):
+        mjvec.make(IP, 2, backend="mjx", devices=0)
+    with pytest.raises(TypeError, match="`devices` must be None, a device count or a sequence of jax.Device"):
+        mjvec.make(IP, 2, backend="mjx", devices="gpu")
+    with pytest.raises(TypeError, match="`devices` must hold jax.Device objects"):
+        mjvec.make(IP, 2, backend="mjx", devices=[0])
+    with pytest.raises(ValueError, match="`devices` is empty"):
+        mjvec.make(IP, 2, backend="mjx", devices=[])
+    with pytest.raises(ValueError, match="names a device more than once"):
+        mjvec.make(IP, 2, backend="mjx", devices=[jax.local_devices()[0]] * 2)
+    with pytest.raises(ValueError, match="`devices` picks the JAX devices of backend='mjx'"):
+        mjvec.make(IP, 2, devices=1)
+
+
 # -- unsupported features ---------------------------------------------------------------
 @pytest.mark.parametrize("env_id", ["Humanoid-v5", "HumanoidStandup-v5"])
 def test_pgs_solver_is_refused_and_the_newton_variant_offered(env_id):
@@ -369,7 +405,17 @@ np.save(sys.argv[2], np.stack(obs))
 with warnings.catch_warnings(record=True) as caught:
     warnings.simplefilter("always")
     mjvec.make("InvertedPendulum-v5", 3, backend="mjx")
-print(any("not a multiple of the 2 local JAX devices" in str(w.message) for w in caught))
+warned = any("not a multiple of the 2 local JAX devices" in str(w.message) for w in caught)
+# devices= picks: the second device alone; named devices must divide num_envs
+import jax
+second = mjvec.make("InvertedPendulum-v5", 3, backend="mjx", devices=[jax.devices()[1]])
+placed = second._backend._state.data.qpos.sharding.device_set == {jax.devices()[1]}
+try:
+    mjvec.make("InvertedPendulum-v5", 3, backend="mjx", devices=2)
+    refused = False
+except ValueError as e:
+    refused = "not a multiple of the 2 devices in `devices`" in str(e)
+print(warned and placed and refused)
 """
 
 

@@ -21,19 +21,6 @@ from mjvec.cli import main
 W, H = 40, 32
 
 
-@pytest.fixture(scope="module")
-def gl():
-    """An OpenGL context can be made here (else skip, saying why)."""
-    model = mujoco.MjModel.from_xml_string("<mujoco><worldbody><geom size='1'/></worldbody></mujoco>")
-    renderer = render.BatchRenderer(model, width=8, height=8)
-    try:
-        renderer.render(render.RenderState(model, np.zeros((1, 0)), np.zeros((1, 0))))
-    except render.GLUnavailableError as e:
-        pytest.skip(f"no OpenGL context: {e}")
-    finally:
-        renderer.close()
-
-
 def _env(env_id="Hopper-v5", num_envs=3, **kwargs):
     kwargs = {"render_mode": "rgb_array", "width": W, "height": H, **kwargs}
     return mjvec.make(env_id, num_envs, **kwargs)

@@ -19,12 +19,14 @@ def make_backend(
     array_type: str = "numpy",
     autoreset_mode=None,
     max_episode_steps: int | None = None,
+    devices=None,
     **options,
 ) -> Backend:
     """The backend called ``name`` for ``num_envs`` copies of ``task``.
 
     ``autoreset_mode`` and ``max_episode_steps`` are for a backend that runs whole
-    vector steps (``mjx``); the CPU backend leaves them to ``MjVecEnv``.
+    vector steps (``mjx``); the CPU backend leaves them to ``MjVecEnv``. ``devices``
+    picks the JAX devices of ``mjx``.
     """
     if not isinstance(name, str):
         raise TypeError(f"`backend` must be a str, got {type(name).__name__}")
@@ -33,6 +35,11 @@ def make_backend(
             raise ValueError(
                 f"`array_type` must be 'numpy' with backend='cpu', got {array_type!r}:"
                 " JAX arrays come from backend='mjx'"
+            )
+        if devices is not None:
+            raise ValueError(
+                f"`devices` picks the JAX devices of backend='mjx', got devices={devices!r} with backend='cpu',"
+                " whose threads `nthread` sets"
             )
         from mjvec.backends.cpu import CpuBackend
 
@@ -47,7 +54,7 @@ def make_backend(
             ) from e
         return MjxBackend(
             task, num_envs, array_type=array_type, autoreset_mode=autoreset_mode,
-            max_episode_steps=max_episode_steps, **options,
+            max_episode_steps=max_episode_steps, devices=devices, **options,
         )
     from mjvec.validation import did_you_mean
 

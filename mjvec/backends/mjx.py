@@ -45,6 +45,7 @@ from mjvec.backends.mjx_randomize import check_randomization, nominal_params
 
 __all__ = [
     "MjxBackend", "UnsupportedFeatureError", "ARRAY_TYPES", "put_model", "configure_compilation_cache", "env_sharding",
+    "local_devices",
 ]
 
 ARRAY_TYPES = ("numpy", "jax")
@@ -145,24 +146,81 @@ def _jax_info(dense: dict) -> dict:
     return info
 
 
-def env_sharding(num_envs: int):
-    """A ``NamedSharding`` that splits the env axis over every local device, or None.
+def local_devices(devices: Any = None) -> list:
+    """The local JAX devices ``devices`` names: None for all, a count (the first ``k``), or a list."""
+    local = jax.local_devices()
+    if devices is None:
+        return local
+    if isinstance(devices, (int, np.integer)) and not isinstance(devices, (bool, np.bool_)):
+        k = validation.check_positive_int(devices, "devices")
+        if k > len(local):
+            raise ValueError(f"`devices`={k}, but this process has {len(local)} local JAX devices: {local}")
+        return local[:k]
+    if isinstance(devices, jax.Device):
+        devices = [devices]
+    if isinstance(devices, (str, bytes)) or not hasattr(devices, "__iter__"):
+        raise TypeError(
+            f"`devices` must be None, a device count or a sequence of jax.Device, got {type(devices).__name__}"
+        )
+    devices = list(devices)
+    if not devices:
+        raise ValueError("`devices` is empty: give None for every local device, or at least one device")
+    for d in devices:
+        if not isinstance(d, jax.Device):
+            raise TypeError(f"`devices` must hold jax.Device objects (jax.local_devices()), got {type(d).__name__}")
+        if d not in local:
+            raise ValueError(f"`devices`: {d} is not a local device of this process; local devices: {local}")
+    if len(set(devices)) != len(devices):
+        raise ValueError(f"`devices` names a device more than once: {devices}")
+    return devices
 
-    None with one device, and (with a warning) when ``num_envs`` is not a multiple of
-    the device count: the batch then runs on the first device.
+
+def env_sharding(num_envs: int, devices: Any = None):
+    """A ``NamedSharding`` that splits the env axis over ``devices`` (all local ones by default), or None.
+
+    None (JAX's default device) when ``devices`` is None and there is one local device,
+    and, with a warning, when ``num_envs`` is not a multiple of the local device count:
+    the batch then runs on the first device. Devices chosen by the caller must divide
+    ``num_envs``.
     """
-    devices = jax.local_devices()
-    if len(devices) < 2:
+    chosen = local_devices(devices)
+    if devices is None and len(chosen) < 2:
         return None
-    if num_envs % len(devices):
+    if num_envs % len(chosen):
+        if devices is not None:
+            raise ValueError(
+                f"num_envs={num_envs} is not a multiple of the {len(chosen)} devices in `devices`: each device"
+                " steps an equal share of the envs"
+            )
         warnings.warn(
-            f"num_envs={num_envs} is not a multiple of the {len(devices)} local JAX devices: the MJX batch runs"
-            f" on {devices[0]} alone; make num_envs a multiple of {len(devices)} to use them all",
+            f"num_envs={num_envs} is not a multiple of the {len(chosen)} local JAX devices: the MJX batch runs"
+            f" on {chosen[0]} alone; make num_envs a multiple of {len(chosen)} to use them all"
+            " (or pick devices with `devices=`)",
             stacklevel=4,
         )
         return None
-    mesh = jax.sharding.Mesh(np.array(devices), ("envs",))
+    mesh = jax.sharding.Mesh(np.array(chosen), ("envs",))
     return jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("envs"))
+
+
+#: envs per JAX CPU device above which ``_warn_cpu_lapack`` warns (docs/mjx.md#jaxs-cpu)
+CPU_LAPACK_SAFE_BATCH = 512
+
+
+def _warn_cpu_lapack(task, per_device: int, devices: Any) -> None:
+    """Warn of jaxlib's batched-Cholesky deadlock on JAX's CPU for large batches (Newton solver)."""
+    if per_device <= CPU_LAPACK_SAFE_BATCH or task.model.opt.solver != mujoco.mjtSolver.mjSOL_NEWTON:
+        return
+    if local_devices(devices)[0].platform != "cpu":
+        return
+    warnings.warn(
+        f"backend='mjx' on JAX's CPU with {per_device} envs per device: jaxlib's batched LAPACK Cholesky (MJX's"
+        " Newton solver) can deadlock at this size on a machine with few cores; it was seen with 1024 envs on"
+        f" 2 cores, jaxlib 0.10.2 (docs/mjx.md#jaxs-cpu). Keep <= {CPU_LAPACK_SAFE_BATCH} envs per CPU device"
+        " (or split them over host devices, XLA_FLAGS=--xla_force_host_platform_device_count=k), or use"
+        " backend='cpu', the fast path on CPUs",
+        stacklevel=4,
+    )
 
 
 class MjxBackend:
@@ -176,6 +234,8 @@ class MjxBackend:
       array_type: ``"numpy"`` (host arrays in the CPU backend's dtypes) or ``"jax"``
         (device arrays in JAX's dtypes, float32 unless ``jax_enable_x64``; no host
         copy, no sync).
+      devices: the local JAX devices to split the env axis over: None for all of them,
+        a count ``k`` for the first ``k``, or a sequence of ``jax.Device``.
 
     Raises:
       UnsupportedFeatureError: the model uses a feature MJX lacks.
@@ -196,6 +256,7 @@ class MjxBackend:
         actions: BoundActions | None = None,
         randomization: Any = None,
         variants: Any = None,
+        devices: Any = None,
     ):
         if nthread is not None:
             raise ValueError(
@@ -246,8 +307,10 @@ class MjxBackend:
             faults={kind: jnp.zeros(n, dtype=jnp.int32) for kind in FAULT_KINDS},
             params={} if randomization is None else nominal_params(self.model, randomization, derived, n),
         )
-        # several local devices (GPUs): the env axis is split over them, the model replicated
-        self.sharding = env_sharding(n)
+        # several local devices (GPUs), or those in `devices`: the env axis is split over them,
+        # the model replicated
+        self.sharding = env_sharding(n, devices)
+        _warn_cpu_lapack(task, n if self.sharding is None else n // self.sharding.mesh.size, devices)
         if self.sharding is not None:
             replicated = jax.sharding.NamedSharding(self.sharding.mesh, jax.sharding.PartitionSpec())
             self.model, self._template = jax.device_put((self.model, self._template), replicated)
