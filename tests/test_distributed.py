@@ -6,6 +6,8 @@ stepped with the same seeds and actions: the Ray-backed env must agree bit for b
 
 import functools
 import os
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -391,3 +393,24 @@ def test_rllib_ppo_trains_on_mjvec_envs_made_by_make_vec():
         assert np.isfinite(result["learners"]["default_policy"]["total_loss"])
     finally:
         algo.stop()
+
+
+# -- extras ----------------------------------------------------------------------------
+def test_the_core_imports_neither_ray_nor_jax():
+    """Ray and JAX are extras: making and stepping a CPU env loads neither."""
+    code = (
+        "import sys, numpy as np, mjvec\n"
+        "env = mjvec.make('HalfCheetah-v5', 2); env.reset(seed=0); env.step(np.zeros((2, 6))); env.close()\n"
+        "loaded = sorted({'ray', 'jax', 'jaxlib', 'mujoco.mjx'} & set(sys.modules))\n"
+        "assert not loaded, loaded\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_without_ray_the_error_names_the_extra():
+    code = (
+        "import sys; sys.modules['ray'] = None\n"
+        "try:\n    import mjvec.distributed\nexcept ImportError as e:\n    print(e)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
+    assert 'pip install "mjvec[ray]"' in out, out
