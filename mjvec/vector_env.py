@@ -78,7 +78,8 @@ class MjVecEnv(VectorEnv):
       num_envs: number of environments.
       backend: ``"cpu"`` (``mujoco.batch``, MuJoCo's native thread pool) or ``"mjx"``
         (one jitted JAX computation per step, on JAX's default device; docs/mjx.md).
-      nthread: threads of the CPU backend; ``None`` for every CPU this process may use.
+      nthread: threads of the CPU backend; ``None`` for every CPU this process may use
+        (in a Ray actor or RLlib env runner: the CPUs Ray reserved for it).
       autoreset_mode: Gymnasium's ``AutoresetMode`` (or its name): ``next_step``
         (default), ``same_step`` or ``disabled``.
       max_episode_steps: steps after which an episode is truncated, as

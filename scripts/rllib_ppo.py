@@ -6,7 +6,8 @@
 Each RLlib env runner creates ONE ``MjVecEnv`` of ``--envs-per-runner`` environments
 through ``gymnasium.make_vec("mjvec/<task>", vectorization_mode="vector_entry_point")``
 (mjvec's registered vector entry point), with the runner's CPUs as the batch's
-threads (``env_config={"nthread": ...}``). The env id is given as
+threads (an ``MjVecEnv`` made in a Ray worker takes Ray's CPU reservation as its
+``nthread``). The env id is given as
 ``"mjvec:mjvec/<task>"`` so that Gymnasium imports mjvec, which registers its tasks,
 inside each runner process. RLlib expects Gymnasium's default autoreset mode,
 ``next_step``, which is mjvec's default too.
@@ -37,8 +38,9 @@ def build_config(args: argparse.Namespace):
         PPOConfig()  # the new API stack (RLModule, Learner, EnvRunner) is PPO's default
         .environment(
             f"mjvec:mjvec/{args.env}",
-            # keyword arguments of mjvec.make: the runner's CPUs as the batch's threads
-            env_config={"nthread": args.cpus_per_runner},
+            # env_config: keyword arguments of mjvec.make; none needed, the batch's
+            # threads default to the runner's CPUs (num_cpus_per_env_runner)
+            env_config={},
         )
         .env_runners(
             num_env_runners=args.env_runners,

@@ -247,6 +247,30 @@ def test_render_without_render_mode_says_how_to_ask_for_it(closing):
         env.render()
 
 
+@pytest.mark.parametrize(("num_cpus", "expected"), [(1, 1), (0.5, 1), (2, 2), (0, "all")])
+def test_an_env_made_in_a_ray_worker_takes_its_reserved_cpus_as_threads(num_cpus, expected):
+    """``nthread=None`` in an actor: Ray's CPU reservation (at least 1), not the whole machine."""
+
+    @ray.remote(num_cpus=num_cpus)
+    class Maker:
+        def nthread(self):
+            env = mjvec.make("HalfCheetah-v5", 2)
+            try:
+                return env._backend.nthread
+            finally:
+                env.close()
+
+    from mjvec.backends.cpu import default_nthread
+
+    actor = Maker.remote()
+    try:
+        got = ray.get(actor.nthread.remote(), timeout=120)
+    finally:
+        ray.kill(actor)
+    assert got == (default_nthread() if expected == "all" else min(expected, default_nthread()))
+    assert default_nthread() == len(os.sched_getaffinity(0))  # the driver: no reservation
+
+
 # -- failure ---------------------------------------------------------------------------
 def test_a_killed_actor_raises_naming_its_envs_and_the_env_stays_failed(closing):
     env = make("HalfCheetah-v5", N, num_actors=2)
@@ -365,7 +389,7 @@ def test_rllib_ppo_trains_on_mjvec_envs_made_by_make_vec():
     config = (
         PPOConfig()
         # "mjvec:" makes gymnasium import mjvec (and so register its tasks) in the runner
-        .environment("mjvec:mjvec/InvertedPendulum-v5", env_config={"nthread": 1, "max_episode_steps": 50})
+        .environment("mjvec:mjvec/InvertedPendulum-v5", env_config={"max_episode_steps": 50})
         .env_runners(
             num_env_runners=1,
             num_envs_per_env_runner=4,
@@ -384,7 +408,8 @@ def test_rllib_ppo_trains_on_mjvec_envs_made_by_make_vec():
                             runner.env.unwrapped._backend.nthread),
             local_env_runner=False,
         )
-        assert envs == [("MjVecEnv", 4, 1)]  # one batch per runner, the runner's CPU as its thread
+        # one batch per runner, the runner's CPU as its thread (not nthread=None's 2 CPUs of the machine)
+        assert envs == [("MjVecEnv", 4, 1)]
         for _ in range(2):
             result = algo.train()
         sampled = result["env_runners"]["num_env_steps_sampled_lifetime"]

@@ -15,7 +15,9 @@ the env resets them with the task's own reset. See docs/reliability.md.
 from __future__ import annotations
 
 import copy
+import math
 import os
+import sys
 import types
 from typing import Any, Callable, Sequence
 
@@ -44,11 +46,36 @@ ON_DEMAND_FIELDS = frozenset({"cacc", "cfrc_int", "cfrc_ext"})
 
 
 def default_nthread() -> int:
-    """The CPUs this process may run on."""
+    """The CPUs this process may run on; in a Ray worker, the CPUs Ray reserved for it.
+
+    Ray neither pins its workers to cores nor caps their threads, so without this an
+    env made in each RLlib env runner or Ray actor of a node would take every core of
+    the node. A fraction of a CPU counts as one thread; an actor that reserved none
+    (``num_cpus=0``) gets the process's CPUs.
+    """
     try:
-        return len(os.sched_getaffinity(0))
+        usable = len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
-        return os.cpu_count() or 1
+        usable = os.cpu_count() or 1
+    reserved = _ray_reserved_cpus()
+    if reserved is None:
+        return usable
+    return max(1, min(usable, math.floor(reserved)))
+
+
+def _ray_reserved_cpus() -> float | None:
+    """The CPUs Ray reserved for this worker process (actor or task), or None outside one."""
+    ray = sys.modules.get("ray")  # looked up, never imported: Ray is an extra
+    if ray is None or not getattr(ray, "is_initialized", lambda: False)():
+        return None
+    try:
+        context = ray.get_runtime_context()
+        # the driver (SCRIPT_MODE) has no reservation; only workers (WORKER_MODE) do
+        if context.worker.mode != ray._private.worker.WORKER_MODE:
+            return None
+        return context.get_assigned_resources().get("CPU")
+    except Exception:  # noqa: BLE001 - a Ray without these internals: fall back to the affinity
+        return None
 
 
 # the MjModel sizes MjData's layout depends on: what per-env models must share
