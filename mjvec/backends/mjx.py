@@ -207,11 +207,14 @@ def env_sharding(num_envs: int, devices: Any = None):
 CPU_LAPACK_SAFE_BATCH = 512
 
 
-def _warn_cpu_lapack(task, per_device: int, devices: Any) -> None:
-    """Warn of jaxlib's batched-Cholesky deadlock on JAX's CPU for large batches (Newton solver)."""
+def _warn_cpu_lapack(task, per_device: int) -> None:
+    """Warn of jaxlib's batched-Cholesky deadlock on JAX's CPU for large batches (Newton solver).
+
+    The batch is on the default backend's devices: ``local_devices`` accepts no others.
+    """
     if per_device <= CPU_LAPACK_SAFE_BATCH or task.model.opt.solver != mujoco.mjtSolver.mjSOL_NEWTON:
         return
-    if local_devices(devices)[0].platform != "cpu":
+    if jax.default_backend() != "cpu":
         return
     warnings.warn(
         f"backend='mjx' on JAX's CPU with {per_device} envs per device: jaxlib's batched LAPACK Cholesky (MJX's"
@@ -310,7 +313,7 @@ class MjxBackend:
         # several local devices (GPUs), or those in `devices`: the env axis is split over them,
         # the model replicated
         self.sharding = env_sharding(n, devices)
-        _warn_cpu_lapack(task, n if self.sharding is None else n // self.sharding.mesh.size, devices)
+        _warn_cpu_lapack(task, n if self.sharding is None else n // self.sharding.mesh.size)
         if self.sharding is not None:
             replicated = jax.sharding.NamedSharding(self.sharding.mesh, jax.sharding.PartitionSpec())
             self.model, self._template = jax.device_put((self.model, self._template), replicated)
