@@ -67,19 +67,19 @@ class Runner:
     seconds: list[float] = field(default_factory=list)
     steps_per_s: list[float] = field(default_factory=list)
 
-    def run(self, nstep: int) -> float:
-        """Seconds for ``nstep`` vector steps (episode ends are counted on the way)."""
+    def run(self, nstep: int) -> tuple[float, float]:
+        """Wall and process-CPU seconds for ``nstep`` vector steps (episode ends are counted on the way)."""
         step, actions, pool = self.env.step, self.actions, len(self.actions)
         i, ends = self.cursor, 0
         gc.collect()
-        t0 = time.perf_counter()
+        c0, t0 = time.process_time(), time.perf_counter()
         for _ in range(nstep):
             _, _, terminated, truncated, _ = step(actions[i])
             ends += np.count_nonzero(terminated | truncated)
             i = i + 1 if i + 1 < pool else 0
-        seconds = time.perf_counter() - t0
+        seconds, cpu_seconds = time.perf_counter() - t0, time.process_time() - c0
         self.cursor, self.ends = i, self.ends + int(ends)
-        return seconds
+        return seconds, cpu_seconds
 
 
 def _make_env(name: str, task: str, num_envs: int, nthread: int, seed: int):
@@ -163,7 +163,7 @@ def bench_config(task: str, num_envs: int, args, log) -> tuple[list[dict], list[
                 if runner.failed:
                     continue
                 try:
-                    seconds = runner.run(nstep)
+                    seconds, _ = runner.run(nstep)
                 except Exception as e:  # noqa: BLE001
                     skip(runner.name, f"failed in round {r}: {_why(e)}")
                     runner.failed = True

@@ -27,7 +27,6 @@ load average. Prints a table and writes JSON.
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import os
 import statistics
@@ -61,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     import numpy as np
 
     import mjvec
-    from mjvec.bench import machine
+    from mjvec.bench import Runner, machine
     from mjvec.bench_mjx import TASK_KWARGS
 
     warnings.filterwarnings("ignore", message="compiler attribute 'settotalmass'")
@@ -83,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
                 log(f"skipping N={n}: not a multiple of {args.devices} devices")
                 continue
             pool = np.random.default_rng(args.seed).uniform(space.low, space.high, (16, n, *space.shape))
-            runners = []
+            runners, cpu_s = [], {}  # cpu_s[name]: the process's CPU seconds of each round
             for name in names:
                 t0 = time.perf_counter()
                 if name.startswith("mjx"):
@@ -93,25 +92,28 @@ def main(argv: list[str] | None = None) -> int:
                     env = mjvec.make(task_id, n, nthread=args.cpu_threads, **kwargs)
                     actions = pool
                 env.reset(seed=args.seed)
-                runner = _Timed(name, env, actions)
+                runner = Runner(name, env, actions)
                 runner.run(3)  # compiles (MJX), then warms up
                 runner.setup_s = time.perf_counter() - t0
-                runner.wall_s.clear(), runner.cpu_s.clear()
                 log(f"{task_id} N={n} {name}: ready in {runner.setup_s:.1f} s")
                 runners.append(runner)
+                cpu_s[name] = []
             for r in range(args.rounds):
                 k = r % len(runners)
                 for runner in runners[k:] + runners[:k]:
-                    runner.run(args.steps)
+                    wall, cpu = runner.run(args.steps)
+                    runner.seconds.append(wall)
+                    cpu_s[runner.name].append(cpu)
             base = runners[0]
             for runner in runners:
-                rates = [n * args.steps / s for s in runner.wall_s]
+                rates = [n * args.steps / s for s in runner.seconds]
+                cpu = cpu_s[runner.name]
                 results.append({
                     "task": task_id, "num_envs": n, "contender": runner.name, "setup_s": runner.setup_s,
                     "steps_per_s": statistics.median(rates), "steps_per_s_rounds": rates,
-                    "vs_1dev_paired": statistics.median(a / b for a, b in zip(base.wall_s, runner.wall_s)),
-                    "cpu_us_per_step": 1e6 * statistics.median(runner.cpu_s) / (n * args.steps),
-                    "cores_busy": statistics.median(c / s for c, s in zip(runner.cpu_s, runner.wall_s)),
+                    "vs_1dev_paired": statistics.median(a / b for a, b in zip(base.seconds, runner.seconds)),
+                    "cpu_us_per_step": 1e6 * statistics.median(cpu) / (n * args.steps),
+                    "cores_busy": statistics.median(c / s for c, s in zip(cpu, runner.seconds)),
                 })
                 runner.env.close()
             log(table(results[-len(runners):]))
@@ -127,23 +129,6 @@ def main(argv: list[str] | None = None) -> int:
         args.out.write_text(json.dumps({"machine": info, "config": config, "results": results}, indent=2))
         print(f"wrote {args.out}")
     return 0
-
-
-class _Timed:
-    """Steps one env through a pool of action batches; records wall and process CPU seconds."""
-
-    def __init__(self, name: str, env, actions):
-        self.name, self.env, self.actions = name, env, actions
-        self.cursor, self.setup_s, self.wall_s, self.cpu_s = 0, 0.0, [], []
-
-    def run(self, nstep: int) -> None:
-        gc.collect()
-        c0, t0 = time.process_time(), time.perf_counter()
-        for _ in range(nstep):
-            self.env.step(self.actions[self.cursor])  # NumPy out: returns once the step is done
-            self.cursor = (self.cursor + 1) % len(self.actions)
-        self.wall_s.append(time.perf_counter() - t0)
-        self.cpu_s.append(time.process_time() - c0)
 
 
 def table(results: list[dict]) -> str:
