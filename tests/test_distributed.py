@@ -432,10 +432,6 @@ def test_the_core_imports_neither_ray_nor_jax():
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
-def test_without_ray_the_error_names_the_extra():
-    code = (
-        "import sys; sys.modules['ray'] = None\n"
-        "try:\n    import mjvec.distributed\nexcept ImportError as e:\n    print(e)\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
+def test_without_ray_the_error_names_the_extra(import_error_without):
+    out = import_error_without("mjvec.distributed", "ray")
     assert 'pip install "mjvec[ray]"' in out, out
