@@ -4,12 +4,12 @@
     python scripts/bench.py --quick                                # a smoke run, < 1 min
 
 Options, method and what each contender does: `python scripts/bench.py --help`
-and the docstring of `mjvec/bench.py`.
+and the docstring of `mjvec/tools/bench.py`.
 """
 
 import sys
 
-from mjvec.bench import main
+from mjvec.tools.bench import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -60,8 +60,8 @@ def main(argv: list[str] | None = None) -> int:
     import numpy as np
 
     import mjvec
-    from mjvec.bench import Runner, machine
-    from mjvec.bench_mjx import TASK_KWARGS
+    from mjvec.tools.bench import Runner, machine
+    from mjvec.tools.bench_mjx import TASK_KWARGS
 
     warnings.filterwarnings("ignore", message="compiler attribute 'settotalmass'")
     log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731

@@ -2,7 +2,7 @@
 
     python scripts/train_compare.py HalfCheetah-v5 --algo ppo --steps 1000000 --out docs/training/halfcheetah
 
-Both sides run ``mjvec.train.train`` with the same hyperparameters (``mjvec/hyperparams.toml``
+Both sides run ``mjvec.tools.train.train`` with the same hyperparameters (``mjvec/tools/hyperparams.toml``
 plus ``--hp`` overrides), number of environments, seed, evaluation schedule and torch
 threads; only the environments differ:
 
@@ -41,7 +41,7 @@ def gymnasium_venv(env_id: str, num_envs: int):
 def run_side(args: argparse.Namespace, side: str) -> dict:
     import warnings
 
-    from mjvec.train import mjvec_venv, train
+    from mjvec.tools.train import mjvec_venv, train
 
     warnings.filterwarnings("ignore", message=".*settotalmass.*")  # Gymnasium's MJCF files, MuJoCo 4.0
 
@@ -56,7 +56,7 @@ def run_side(args: argparse.Namespace, side: str) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from mjvec.train import _override
+    from mjvec.tools.train import _override
 
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("env", metavar="ENV")
@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def summarize(out: Path, env_id: str, algo: str, mode: str, elapsed_s: float | None) -> None:
     """``compare.json`` and ``compare.png`` from the two runs' ``metrics.json``; a table on stdout."""
-    from mjvec.evaluation import plot_curves
+    from mjvec.tools.evaluation import plot_curves
 
     runs = [json.loads((out / side / "metrics.json").read_text()) for side in SIDES]
     if elapsed_s is None and (out / "compare.json").exists():  # re-summarizing: keep how the runs were made

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from mjvec.cli import main
+from mjvec.tools.cli import main
 
 
 def test_envs_lists_registered_tasks_with_spaces(capsys):

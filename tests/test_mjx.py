@@ -187,7 +187,7 @@ def test_same_seed_same_numbers_other_seed_others(ip_env):
 
 
 def test_second_env_of_the_same_shape_reuses_the_compiled_step(ip_env):
-    from mjvec.backends.mjx_program import vector_reset, vector_step
+    from mjvec.backends.mjx.program import vector_reset, vector_step
 
     ip_env.reset(seed=0)
     ip_env.step(np.zeros(ip_env.action_space.shape, np.float32))
@@ -296,7 +296,7 @@ def test_noslip_solver_is_refused():
 
 # -- JaxRandom --------------------------------------------------------------------------
 def test_seed_keys_are_jax_random_keys_with_64_bits():
-    from mjvec.backends.mjx_random import seed_keys
+    from mjvec.backends.mjx.random import seed_keys
 
     keys = seed_keys([0, 5, 2**31 + 1])
     for k, s in zip(keys, [0, 5, 2**31 + 1]):
@@ -308,7 +308,7 @@ def test_seed_keys_are_jax_random_keys_with_64_bits():
 
 
 def test_uniform_until_accepts_per_env_and_flags_exhaustion():
-    from mjvec.backends.mjx_random import JaxRandom, seed_keys
+    from mjvec.backends.mjx.random import JaxRandom, seed_keys
     from mjvec.task import norm
 
     def disc(keys, accept, max_tries):
@@ -330,7 +330,7 @@ def test_derived_constants_match_mj_setconst():
     """Scaled masses and inertias: body_subtreemass, body_invweight0, dof_invweight0 as MuJoCo's."""
     import mujoco
 
-    from mjvec.backends.mjx_randomize import derived_constants
+    from mjvec.backends.mjx.randomize import derived_constants
 
     task = mjvec.make_task("Hopper-v5")
     model = _mjx().put_model(task)

@@ -10,7 +10,7 @@ from mjvec.envs.mocap_push import MocapPush
 from mjvec.envs.spin_top import SpinTop
 
 import mjvec
-from mjvec.cli import main
+from mjvec.tools.cli import main
 
 TASKS = {"MocapPush-v0": (17, 3, 100), "SpinTop-v0": (10, 3, 500)}
 REWARD_TERMS = {"MocapPush-v0": ("reward_dist", "reward_near"),

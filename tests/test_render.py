@@ -16,7 +16,7 @@ import pytest
 
 import mjvec
 from mjvec import opengl, render
-from mjvec.cli import main
+from mjvec.tools.cli import main
 
 W, H = 40, 32
 

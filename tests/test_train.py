@@ -11,10 +11,10 @@ from stable_baselines3 import PPO, SAC, TD3
 from stable_baselines3.common.vec_env import VecNormalize
 
 import mjvec
-from mjvec import hyperparams
-from mjvec.cli import main
+from mjvec.tools import hyperparams
+from mjvec.tools.cli import main
 from mjvec.sb3 import SB3VecEnv
-from mjvec.train import train
+from mjvec.tools.train import train
 
 TINY = ["--hp", "policy_kwargs={net_arch=[8]}", "--eval-episodes", "2"]
 

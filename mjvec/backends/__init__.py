@@ -46,7 +46,7 @@ def make_backend(
         return CpuBackend(task, num_envs, **options)
     if name == "mjx":
         try:
-            from mjvec.backends.mjx import MjxBackend
+            from mjvec.backends.mjx.backend import MjxBackend
         except ImportError as e:
             raise ImportError(
                 f"backend='mjx' needs JAX and MuJoCo MJX ({e}): pip install 'mjvec[mjx]'"

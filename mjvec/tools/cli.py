@@ -33,13 +33,13 @@ def envs(args: argparse.Namespace) -> int:
 
 
 def bench(args: argparse.Namespace) -> int:
-    from mjvec import bench as bench_module
+    from mjvec.tools import bench as bench_module
 
     return bench_module.run(args)
 
 
 def train(args: argparse.Namespace) -> int:
-    from mjvec import train as train_module
+    from mjvec.tools import train as train_module
 
     warnings.filterwarnings("ignore", message=".*settotalmass.*")  # Gymnasium's MJCF files, MuJoCo 4.0
     return train_module.run(args)
@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     commands.add_parser("envs", help="list the registered tasks and their spaces").set_defaults(func=envs)
 
-    from mjvec.bench import arg_parser
+    from mjvec.tools.bench import arg_parser
 
     bench_parser = arg_parser(add_help=False)
     commands.add_parser(
@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         description=bench_parser.description,
     ).set_defaults(func=bench)
 
-    from mjvec.train import arg_parser as train_arg_parser
+    from mjvec.tools.train import arg_parser as train_arg_parser
 
     train_parser = train_arg_parser(add_help=False)
     commands.add_parser(
@@ -66,9 +66,9 @@ def main(argv: list[str] | None = None) -> int:
         description=train_parser.description,
     ).set_defaults(func=train)
 
-    from mjvec import cli_render
+    from mjvec.tools import render_cli
 
-    cli_render.add_parser(commands)
+    render_cli.add_parser(commands)
     args = parser.parse_args(argv)
     return args.func(args)
 

@@ -43,7 +43,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from mjvec.bench_bare import BareBatch, check_bare_matches_mjvec
+from mjvec.tools.bench_bare import BareBatch, check_bare_matches_mjvec
 
 __all__ = ["main", "run", "arg_parser", "CONTENDERS"]
 
@@ -312,7 +312,7 @@ def arg_parser(add_help: bool = True) -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="a small smoke run (< 1 min)")
     p.add_argument("--backend", choices=("cpu", "mjx"), default="cpu",
                    help="cpu (default): mjvec against its CPU peers; mjx: the MJX backend against a bare"
-                   " jit(vmap(mjx.step)) scan on JAX's default device, compile time apart (see mjvec/bench_mjx.py)")
+                   " jit(vmap(mjx.step)) scan on JAX's default device, compile time apart (see mjvec/tools/bench_mjx.py)")
     p.add_argument("--jax-cache", action="store_true",
                    help="--backend mjx: keep JAX's persistent compilation cache on (compile times then not cold)")
     return p
@@ -320,7 +320,7 @@ def arg_parser(add_help: bool = True) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     if getattr(args, "backend", "cpu") == "mjx":
-        from mjvec.bench_mjx import run_mjx
+        from mjvec.tools.bench_mjx import run_mjx
 
         return run_mjx(args)
     defaults = QUICK if args.quick else FULL

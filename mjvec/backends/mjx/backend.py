@@ -4,7 +4,7 @@
 actions, ``frame_skip`` substeps of the vmapped ``mjx.step``, the task's
 observation, reward and termination (the same functions as on the CPU, with
 ``xp = jax.numpy``), the time limit, divergence and autoreset run as one XLA
-computation (``mjvec.backends.mjx_program``); the simulations stay on the device.
+computation (``mjvec.backends.mjx.program``); the simulations stay on the device.
 
 Outputs are NumPy by default, in the CPU backend's dtypes (one device-to-host
 copy per step), or JAX arrays with ``array_type="jax"``. The model is not
@@ -30,7 +30,7 @@ from gymnasium.vector import AutoresetMode
 
 from mjvec import validation
 from mjvec.actions import BoundActions
-from mjvec.backends.mjx_program import (
+from mjvec.backends.mjx.program import (
     FAULT_KINDS,
     DataView,
     EnvState,
@@ -40,8 +40,8 @@ from mjvec.backends.mjx_program import (
     vector_reset,
     vector_step,
 )
-from mjvec.backends.mjx_random import MAX_TRIES, entropy_seeds, seed_keys
-from mjvec.backends.mjx_randomize import check_randomization, nominal_params
+from mjvec.backends.mjx.random import MAX_TRIES, entropy_seeds, seed_keys
+from mjvec.backends.mjx.randomize import check_randomization, nominal_params
 
 __all__ = [
     "MjxBackend", "UnsupportedFeatureError", "ARRAY_TYPES", "put_model", "configure_compilation_cache", "env_sharding",

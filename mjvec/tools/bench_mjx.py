@@ -50,7 +50,7 @@ class BareScan:
         import jax.numpy as jnp
         from jax import lax
 
-        from mjvec.backends.mjx import mjx, put_model
+        from mjvec.backends.mjx.backend import mjx, put_model
 
         self.model = put_model(task)
         data = mjx.make_data(self.model)
@@ -151,7 +151,7 @@ def run_mjx(args) -> int:
         import jax
     except ImportError as e:
         raise SystemExit(f"mjvec bench --backend mjx: JAX is not installed ({e}); pip install 'mjvec[mjx]'") from e
-    from mjvec.bench import machine
+    from mjvec.tools.bench import machine
 
     log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
     device = _device()

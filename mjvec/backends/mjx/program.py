@@ -30,7 +30,7 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode
 from jax import lax
 
-from mjvec.backends.mjx_random import JaxRandom
+from mjvec.backends.mjx.random import JaxRandom
 
 with contextlib.redirect_stdout(io.StringIO()):
     # without MuJoCo Warp installed, mjx prints "Failed to import warp" twice
@@ -231,7 +231,7 @@ def _batched(fn, model, params: dict):
     """``fn(model, d)`` vmapped over data, with each env's ``params`` swapped into ``model``."""
     if not params:
         return jax.vmap(fn, in_axes=(None, 0))
-    from mjvec.backends.mjx_randomize import with_params
+    from mjvec.backends.mjx.randomize import with_params
 
     return lambda m, data: jax.vmap(lambda p, d: fn(with_params(m, p), d))(params, data)
 
@@ -273,7 +273,7 @@ def _fresh(program: Program, model, template, keys, params: dict, draw):
     task, n = program.task, program.num_envs
     rng = JaxRandom(keys)
     if program.randomization is not None:
-        from mjvec.backends.mjx_randomize import derived_constants
+        from mjvec.backends.mjx.randomize import derived_constants
 
         drawn = program.randomization.sample(jnp, rng)
         if program.derived:

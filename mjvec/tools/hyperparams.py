@@ -44,7 +44,7 @@ _ALGO_CLASSES = {"ppo": "PPO", "sac": "SAC", "td3": "TD3"}
 @functools.cache
 def tables() -> dict[str, dict[str, dict[str, Any]]]:
     """The whole file: ``{algo: {"defaults" or task name: table}}`` (cached; copy before changing)."""
-    text = resources.files("mjvec").joinpath("hyperparams.toml").read_text()
+    text = resources.files("mjvec.tools").joinpath("hyperparams.toml").read_text()
     return tomllib.loads(text)
 
 

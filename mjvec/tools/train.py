@@ -2,7 +2,7 @@
 
     mjvec train InvertedPendulum-v5 --algo ppo --steps 50000 --out runs/pendulum
 
-The hyperparameters are data (``mjvec/hyperparams.toml``, from RL Baselines3 Zoo),
+The hyperparameters are data (``mjvec/tools/hyperparams.toml``, from RL Baselines3 Zoo),
 overridable with ``--hp KEY=VALUE``. The training env is ``SB3VecEnv(mjvec.make(...))``,
 wrapped in ``VecNormalize`` where the hyperparameters say ``normalize``. Every
 ``--eval-freq`` env-steps, a separate env of ``--eval-episodes`` environments plays
@@ -36,7 +36,8 @@ from typing import Any
 
 import numpy as np
 
-from mjvec import hyperparams, validation
+from mjvec import validation
+from mjvec.tools import hyperparams
 
 __all__ = ["arg_parser", "main", "mjvec_venv", "run", "train"]
 
@@ -157,7 +158,7 @@ def _run(env_id: str, algo: str, hp: dict[str, Any], venv, eval_venv, *, num_env
     from stable_baselines3.common import logger as sb3_logger
     from stable_baselines3.common.vec_env import VecNormalize
 
-    from mjvec.evaluation import Evaluator, plot_curves
+    from mjvec.tools.evaluation import Evaluator, plot_curves
 
     normalize = hp.get("normalize", False)
     if normalize:
@@ -238,7 +239,7 @@ def _video(model, env_id: str, backend: str, vecnormalize, path: Path, foreign_e
     if foreign_env:
         return "the run used its own env factory; `mjvec train` films mjvec envs only"
     import mjvec
-    from mjvec.evaluation import film_episode
+    from mjvec.tools.evaluation import film_episode
     from mjvec.render import GLUnavailableError
 
     task_model = mjvec.make_task(env_id).model
@@ -255,7 +256,7 @@ def _video(model, env_id: str, backend: str, vecnormalize, path: Path, foreign_e
 def _machine() -> dict[str, Any]:
     from importlib import metadata
 
-    from mjvec.bench import machine
+    from mjvec.tools.bench import machine
 
     info = machine()
     for pkg in ("stable-baselines3", "torch"):

@@ -1,0 +1,547 @@
+"""RayVecEnv: one Gymnasium ``VectorEnv`` whose environments live in several Ray actors.
+
+    import ray, mjvec.distributed
+    ray.init()                                   # or ray.init(address="auto") on a cluster
+    env = mjvec.distributed.make("Ant-v5", num_envs=256, num_actors=4, num_cpus_per_actor=8)
+    obs, info = env.reset(seed=0)                # env i gets seed 0 + i, whichever actor holds it
+
+Each actor holds one ``MjVecEnv`` of a contiguous block of envs, built in the actor
+from a picklable constructor (an ``MjVecEnv`` holds a native thread pool and refuses
+pickling). ``step``/``reset`` fan out each actor's block through Ray's object store
+and concatenate the results. Each actor's env does its own autoreset, so with the
+same seeds and actions a ``RayVecEnv`` returns what one ``MjVecEnv`` of all the envs
+returns, bit for bit, in every autoreset mode. A dead actor is not restarted: the
+call that finds it raises ``EnvActorDiedError`` naming its envs, and so does every
+later call. docs/scaling.md says why, and when Ray is worth it.
+
+Ray is an extra (``pip install "mjvec[ray]"``); ``import mjvec`` never imports it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import functools
+import itertools
+import math
+import os
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+from gymnasium.vector import AutoresetMode, VectorEnv
+from gymnasium.vector.utils import batch_space
+
+try:
+    import ray
+    from ray.exceptions import RayActorError
+except ModuleNotFoundError as e:  # pragma: no cover - exercised only without the extra
+    if (e.name or "").split(".")[0] != "ray":
+        raise
+    raise ImportError('mjvec.distributed needs Ray (ray is not installed): pip install "mjvec[ray]"') from e
+
+from mjvec import validation
+from mjvec.registration import make as make_mjvec
+from mjvec.render import BatchRenderer, RenderState, check_render_call, tile
+from mjvec.vector_env import MjVecEnv
+
+__all__ = ["EnvActorDiedError", "RayVecEnv", "make"]
+
+# how long close() waits for an actor to close its env before killing it anyway
+_CLOSE_TIMEOUT_S = 10.0
+
+
+class EnvActorDiedError(RuntimeError):
+    """A Ray actor of a ``RayVecEnv`` died; ``env_ids`` are the environments it held."""
+
+    def __init__(self, message: str, *, actor_index: int, env_ids: range):
+        super().__init__(message)
+        self.actor_index = actor_index
+        self.env_ids = env_ids
+
+
+class _EnvActor:
+    """One ``MjVecEnv`` in a Ray actor; each method is one call of that env."""
+
+    def __init__(self):
+        self.env: MjVecEnv | None = None
+
+    def open(self, env_fn: Callable[[], MjVecEnv]) -> dict[str, Any]:
+        # built here rather than in __init__ so that a constructor error reaches the
+        # caller as itself (a ValueError stays a ValueError), not as a dead actor
+        env = env_fn()
+        if not isinstance(env, MjVecEnv):
+            if hasattr(env, "close"):
+                env.close()
+            raise TypeError(f"each of `env_fns` must return an mjvec.MjVecEnv, got {type(env).__name__}")
+        self.env = env
+        return {
+            "num_envs": env.num_envs,
+            "single_observation_space": env.single_observation_space,
+            "single_action_space": env.single_action_space,
+            "metadata": env.metadata,
+            "render_mode": env.render_mode,
+            "pid": os.getpid(),
+            "node_id": ray.get_runtime_context().get_node_id(),
+        }
+
+    def reset(self, seed, options):
+        return self.env.reset(seed=seed, options=options)
+
+    def step(self, actions):
+        return self.env.step(actions)
+
+    def diagnostics(self):
+        return self.env.diagnostics()
+
+    def get_model(self, i):
+        return self.env.get_model(i)
+
+    def render(self, env_ids, layout):
+        return self.env.render(env_ids=env_ids, layout=layout)
+
+    def render_state(self, env_ids):
+        """The rows' state for the driver to draw; each row's own model where they differ."""
+        state = self.env._backend.render_state(env_ids)  # what MjVecEnv.render draws
+        models = None if state.models is None else [copy.copy(state.models(j)) for j in range(len(env_ids))]
+        return state._replace(model=None, models=models)
+
+    def renderer_args(self):
+        """``BatchRenderer``'s arguments to draw as this env does (its model, size and camera)."""
+        r = self.env._renderer
+        return {"model": self.env.task.model, "width": r.width, "height": r.height, "camera_id": r.camera_id,
+                "default_camera_config": r.default_camera_config}
+
+    def close(self):
+        if self.env is not None:
+            self.env.close()
+
+
+_RemoteEnvActor = ray.remote(_EnvActor)
+
+
+class RayVecEnv(VectorEnv):
+    """A Gymnasium ``VectorEnv`` over ``MjVecEnv``s held by Ray actors, one per constructor.
+
+    Args:
+      env_fns: one picklable callable per actor, each returning an ``MjVecEnv``
+        (e.g. ``functools.partial(mjvec.make, "Ant-v5", 64, nthread=8)``). Actor
+        ``k`` holds environments ``offset_k .. offset_k + n_k - 1``, in order. All
+        must have the same single spaces and autoreset mode.
+      actor_options: Ray's actor options (``num_cpus``, ``resources``,
+        ``scheduling_strategy``, ...), one dict for every actor or one per actor;
+        default ``{"num_cpus": 1}``. Actors are never restarted (``max_restarts=0``).
+      start_timeout_s: how long to wait for every actor to be placed and to build
+        its env before raising ``TimeoutError`` (a cluster without the CPUs asked
+        for would otherwise wait forever); ``None`` to wait as long as Ray does.
+
+    Ray must be initialized to pick the cluster (``ray.init(address=...)``);
+    otherwise Ray starts a local one. ``mjvec.distributed.make`` builds the
+    constructors for a registered task. The env is used from one thread at a time.
+    """
+
+    def __init__(
+        self,
+        env_fns: Sequence[Callable[[], MjVecEnv]],
+        *,
+        actor_options: dict[str, Any] | Sequence[dict[str, Any]] | None = None,
+        start_timeout_s: float | None = 300.0,
+    ):
+        self.closed = True  # until the actors exist, close() has nothing to do
+        if isinstance(env_fns, (str, bytes)) or not isinstance(env_fns, Sequence):
+            raise TypeError(f"`env_fns` must be a sequence of callables, got {type(env_fns).__name__}")
+        if len(env_fns) == 0:
+            raise ValueError("`env_fns` must hold at least one constructor, got an empty sequence")
+        for k, fn in enumerate(env_fns):
+            if not callable(fn):
+                raise TypeError(f"`env_fns[{k}]` must be callable (returning an MjVecEnv), got {type(fn).__name__}")
+        options = _actor_options(actor_options, len(env_fns))
+        if start_timeout_s is not None and (
+            isinstance(start_timeout_s, bool) or not isinstance(start_timeout_s, (int, float)) or start_timeout_s <= 0
+        ):
+            raise ValueError(f"`start_timeout_s` must be a positive number or None, got {start_timeout_s!r}")
+
+        self._actors = [_RemoteEnvActor.options(**opts).remote() for opts in options]
+        self.closed = False
+        try:
+            refs = [actor.open.remote(fn) for actor, fn in zip(self._actors, env_fns)]
+            _, pending = ray.wait(refs, num_returns=len(refs), timeout=start_timeout_s)
+            if pending:
+                raise TimeoutError(
+                    f"{len(pending)} of the {len(refs)} Ray actors of this RayVecEnv did not start within"
+                    f" `start_timeout_s` = {start_timeout_s} s: each asks for {options[0]} and Ray has"
+                    f" {ray.available_resources()} available of {ray.cluster_resources()}; free or add CPUs,"
+                    " or ask for fewer (`num_cpus_per_actor`, `actor_options`)"
+                )
+            self._described = [ray.get(ref) for ref in refs]
+            self._check_alike(self._described)
+        except BaseException:
+            self._kill_actors()
+            self.closed = True
+            raise
+
+        sizes = [d["num_envs"] for d in self._described]
+        offsets = [0, *itertools.accumulate(sizes)]
+        self.actor_env_ids: tuple[range, ...] = tuple(itertools.starmap(range, itertools.pairwise(offsets)))
+        self._slices = [slice(r.start, r.stop) for r in self.actor_env_ids]
+        self._starts = np.array(offsets[:-1])
+        first = self._described[0]
+        self.num_envs = offsets[-1]
+        self.single_observation_space = first["single_observation_space"]
+        self.single_action_space = first["single_action_space"]
+        self.observation_space = batch_space(self.single_observation_space, self.num_envs)
+        self.action_space = batch_space(self.single_action_space, self.num_envs)
+        self.metadata = dict(first["metadata"])
+        self.autoreset_mode: AutoresetMode = self.metadata["autoreset_mode"]
+        self.render_mode = first["render_mode"]
+        self._action_shape = self.action_space.shape
+        self._last_obs = np.zeros(self.observation_space.shape, dtype=self.observation_space.dtype)
+        self._ended = np.zeros(self.num_envs, dtype=np.bool_)  # DISABLED: ended, not yet reset
+        self._needs_reset = True
+        self._failure: EnvActorDiedError | None = None
+        self._renderer: BatchRenderer | None = None  # draws "overlay" frames, made on the first
+        self._render_model = None
+        self._lock = threading.Lock()
+
+    @property
+    def actors(self) -> tuple[Any, ...]:
+        """The Ray actor handles, in env order (``actor_env_ids[k]`` are actor ``k``'s envs)."""
+        return tuple(self._actors)
+
+    @property
+    def actor_info(self) -> tuple[dict[str, Any], ...]:
+        """Where each actor runs: ``{"env_ids": range, "pid": int, "node_id": str}``."""
+        return tuple(
+            {"env_ids": ids, "pid": d["pid"], "node_id": d["node_id"]}
+            for ids, d in zip(self.actor_env_ids, self._described)
+        )
+
+    # -- Gymnasium API -------------------------------------------------------------
+    def reset(self, *, seed: int | list[int | None] | None = None, options: dict | None = None):
+        """Reset all environments, or those in ``options["reset_mask"]``.
+
+        Seeds as ``MjVecEnv``: an int ``s`` seeds environment ``i`` with ``s + i``,
+        whichever actor holds it. Actors with no environment in the mask are not called.
+        """
+        with self._exclusive("reset"):
+            options = validation.check_options(options)
+            seeds = validation.check_seeds(seed, self.num_envs)
+            mask = None
+            if "reset_mask" in options:
+                if self._needs_reset:
+                    raise RuntimeError("`options['reset_mask']` needs a first `reset()` of all environments")
+                mask = validation.check_reset_mask(options["reset_mask"], self.num_envs)
+            calls = []
+            for k, sl in enumerate(self._slices):
+                actor_options = dict(options)
+                if mask is not None:
+                    if not mask[sl].any():
+                        continue
+                    actor_options["reset_mask"] = mask[sl].copy()
+                actor_seeds = list(seeds[sl])
+                actor_seed = None if all(s is None for s in actor_seeds) else actor_seeds
+                calls.append((k, self._actors[k].reset.remote(actor_seed, actor_options or None)))
+            results = self._gather(calls)
+            obs = self._last_obs.copy()  # the envs of actors not called keep their observation
+            for k, (actor_obs, _) in results.items():
+                obs[self._slices[k]] = actor_obs
+            info = _merge_infos([(self._slices[k], info) for k, (_, info) in results.items()], self.num_envs)
+            self._ended = np.zeros_like(self._ended) if mask is None else self._ended & ~mask
+            self._needs_reset = False
+            np.copyto(self._last_obs, obs)
+            return obs, info
+
+    def step(self, actions):
+        """Step every environment with its row of ``actions``, shape ``(num_envs, action size)``."""
+        with self._exclusive("step"):
+            if self._needs_reset:
+                raise RuntimeError("`step()` was called before `reset()`: call `env.reset()` first")
+            # checked here, with global env ids in the messages, before any actor steps
+            actions = validation.check_actions(actions, self._action_shape)
+            if self.autoreset_mode is AutoresetMode.DISABLED and self._ended.any():
+                raise RuntimeError(
+                    f"environments {np.flatnonzero(self._ended)[:10].tolist()} have ended and `autoreset_mode`"
+                    " is DISABLED: reset them with `env.reset(options={'reset_mask': mask})` before stepping"
+                )
+            calls = [(k, self._actors[k].step.remote(actions[sl])) for k, sl in enumerate(self._slices)]
+            results = self._gather(calls)
+            parts = [results[k] for k in range(len(self._actors))]
+            obs = np.concatenate([p[0] for p in parts])
+            reward, terminated, truncated = (np.concatenate([p[i] for p in parts]) for i in (1, 2, 3))
+            info = _merge_infos([(sl, p[4]) for sl, p in zip(self._slices, parts)], self.num_envs)
+            if self.autoreset_mode is AutoresetMode.DISABLED:
+                self._ended = terminated | truncated
+            np.copyto(self._last_obs, obs)
+            return obs, reward, terminated, truncated, info
+
+    def diagnostics(self) -> dict[str, dict[str, Any]]:
+        """``MjVecEnv.diagnostics()`` of all actors, with global env ids."""
+        with self._exclusive("diagnostics"):
+            results = self._gather([(k, actor.diagnostics.remote()) for k, actor in enumerate(self._actors)])
+            out: dict[str, dict[str, Any]] = {}
+            for k in sorted(results):
+                for kind, entry in results[k].items():
+                    merged = out.setdefault(kind, {"count": 0, "env_ids": []})
+                    merged["count"] += entry["count"]
+                    merged["env_ids"] += [self.actor_env_ids[k][i] for i in entry["env_ids"]]
+                    if "message" in entry:
+                        merged.setdefault("message", entry["message"])
+            return out
+
+    def get_model(self, i: int):
+        """Env ``i``'s ``mujoco.MjModel`` as simulated (``MjVecEnv.get_model``), from its actor."""
+        with self._exclusive("get_model"):
+            i = validation.check_env_index(i, self.num_envs)
+            k = self._actor_of(np.array([i]))[0]
+            return self._gather([(k, self._actors[k].get_model.remote(i - self.actor_env_ids[k].start))])[k]
+
+    def render(self, *, env_ids: Any = None, layout: str = "frames"):
+        """Frames of the environments ``env_ids`` (global ids; all by default), as ``MjVecEnv.render``.
+
+        Each actor draws its own envs, in parallel and with its own node's OpenGL, and
+        the frames come back in the order of ``env_ids``. ``"overlay"`` draws every env
+        into one scene in this process, from the actors' states: it needs OpenGL here.
+        """
+        with self._exclusive("render"):
+            ids = check_render_call(
+                self.render_mode is not None, self._needs_reset, layout, env_ids, self.num_envs,
+                make_call="mjvec.distributed.make(env_id, num_envs, num_actors=2, render_mode='rgb_array')",
+            )
+            owner = self._actor_of(ids)
+            calls = []
+            for k in np.unique(owner).tolist():
+                local = ids[owner == k] - self.actor_env_ids[k].start
+                actor = self._actors[k]
+                calls.append((k, actor.render_state.remote(local) if layout == "overlay" else
+                              actor.render.remote(local, "batch")))
+            if layout == "overlay" and self._renderer is None:
+                calls.append((-1, self._actors[0].renderer_args.remote()))
+            results = self._gather(calls)
+            if layout == "overlay":
+                if -1 in results:
+                    args = results.pop(-1)
+                    self._render_model = args["model"]  # the renderer's context is made for this object
+                    self._renderer = BatchRenderer(**args)
+                return self._renderer.render(_join_states(results, owner, self._render_model), "overlay")
+            first = next(iter(results.values()))
+            frames = np.empty((len(ids), *first.shape[1:]), dtype=first.dtype)
+            for k, batch in results.items():
+                frames[owner == k] = batch
+            if layout == "batch":
+                return frames
+            return tile(frames) if layout == "tiled" else tuple(frames)
+
+    def close_extras(self, **kwargs: Any) -> None:
+        """Close every live actor's env, then end the actors."""
+        if not ray.is_initialized():
+            return  # Ray was shut down first: the actors went with it
+        if self._renderer is not None:
+            self._renderer.close()
+        refs = [actor.close.remote() for actor in self._actors]
+        try:
+            ray.wait(refs, num_returns=len(refs), timeout=_CLOSE_TIMEOUT_S)
+        finally:
+            self._kill_actors()
+
+    def __getstate__(self):
+        raise TypeError(
+            "a RayVecEnv cannot be pickled: two copies would step the same Ray actors. Send its"
+            " constructors (`env_fns`) instead"
+        )
+
+    def __repr__(self) -> str:
+        return f"RayVecEnv({len(getattr(self, '_actors', ()))} actors, num_envs={getattr(self, 'num_envs', '?')})"
+
+    # -- helpers ---------------------------------------------------------------
+    @contextlib.contextmanager
+    def _exclusive(self, method: str):
+        """Refuse a call while another thread is inside one (as ``MjVecEnv``), or after a failure."""
+        if self.closed:
+            raise RuntimeError("this RayVecEnv is closed: create a new one")
+        if self._failure is not None:
+            raise self._failure
+        if not self._lock.acquire(blocking=False):
+            raise RuntimeError(
+                f"`{method}()` was called while another thread is inside a call of this RayVecEnv:"
+                " an env may be used from one thread at a time"
+            )
+        try:
+            yield
+        finally:
+            self._lock.release()
+
+    def _gather(self, calls: list[tuple[int, Any]]) -> dict[int, Any]:
+        """``{actor index: result}`` of every call; a dead actor fails the env for good."""
+        results, dead, error = {}, [], None
+        try:
+            for k, ref in calls:
+                try:
+                    results[k] = ray.get(ref)
+                except RayActorError as e:
+                    dead.append((k, e))
+                except Exception as e:  # noqa: BLE001 - the env's own exception, raised in the actor
+                    error = error or e
+        except BaseException:  # interrupted (Ctrl-C) with some actors done and others not
+            self._needs_reset = True
+            raise
+        if dead:
+            k, cause = dead[0]
+            held = [f"{self.actor_env_ids[j].start}..{self.actor_env_ids[j].stop - 1}" for j, _ in dead]
+            described = self._described[k]
+            self._failure = EnvActorDiedError(
+                f"the Ray actor{'s' if len(dead) > 1 else ''} {[j for j, _ in dead]} of this RayVecEnv"
+                f" (pid {described['pid']} on node {described['node_id'][:12]}...) died, losing"
+                f" environments {', '.join(held)} of {self.num_envs}; the other actors' episodes"
+                " went on without them, so this RayVecEnv cannot continue: close it and create a new one"
+                f" (cause: {str(cause).splitlines()[0] if str(cause) else type(cause).__name__})",
+                actor_index=k,
+                env_ids=self.actor_env_ids[k],
+            )
+            raise self._failure from cause
+        if error is not None:
+            # some actors may have stepped and others not: only a full reset is consistent
+            self._needs_reset = True
+            raise error
+        return results
+
+    def _actor_of(self, ids: np.ndarray) -> np.ndarray:
+        """The index of the actor holding each of the (global) env ``ids``."""
+        return np.searchsorted(self._starts, ids, side="right") - 1
+
+    def _check_alike(self, described: list[dict[str, Any]]) -> None:
+        first = described[0]
+        for k, d in enumerate(described[1:], start=1):
+            for key in ("single_observation_space", "single_action_space", "render_mode"):
+                if d[key] != first[key]:
+                    raise ValueError(
+                        f"every env of `env_fns` must have the same {key}: env_fns[0] gives {first[key]},"
+                        f" env_fns[{k}] gives {d[key]}"
+                    )
+            if d["metadata"]["autoreset_mode"] is not first["metadata"]["autoreset_mode"]:
+                raise ValueError(
+                    "every env of `env_fns` must have the same autoreset_mode: env_fns[0] gives"
+                    f" {first['metadata']['autoreset_mode']}, env_fns[{k}] gives {d['metadata']['autoreset_mode']}"
+                )
+
+    def _kill_actors(self) -> None:
+        for actor in self._actors:
+            try:
+                ray.kill(actor)
+            except (RayActorError, ValueError):
+                pass  # already gone
+
+
+def _actor_options(actor_options: Any, num_actors: int) -> list[dict[str, Any]]:
+    if actor_options is None:
+        actor_options = {"num_cpus": 1}
+    if isinstance(actor_options, dict):
+        per_actor = [dict(actor_options) for _ in range(num_actors)]
+    elif isinstance(actor_options, Sequence) and not isinstance(actor_options, (str, bytes)):
+        if len(actor_options) != num_actors:
+            raise ValueError(
+                f"`actor_options` as a sequence must have one dict per actor ({num_actors}), got {len(actor_options)}"
+            )
+        if not all(isinstance(o, dict) for o in actor_options):
+            raise TypeError("`actor_options` as a sequence must hold dicts")
+        per_actor = [dict(o) for o in actor_options]
+    else:
+        raise TypeError(
+            f"`actor_options` must be a dict, a sequence of dicts or None, got {type(actor_options).__name__}"
+        )
+    for opts in per_actor:
+        for key in ("max_restarts", "max_task_retries"):
+            if opts.get(key, 0) != 0:
+                raise ValueError(
+                    f"`actor_options['{key}']` must be 0 (a RayVecEnv does not restart actors: see"
+                    f" docs/scaling.md), got {opts[key]!r}"
+                )
+        opts["max_restarts"] = 0
+    return per_actor
+
+
+def _join_states(parts: dict[int, RenderState], owner: np.ndarray, model) -> RenderState:
+    """One ``RenderState`` of all rows: row ``j`` from actor ``owner[j]``'s part, in order."""
+    rows = {k: np.flatnonzero(owner == k) for k in parts}
+
+    def join(name: str) -> np.ndarray | None:
+        values = {k: getattr(part, name) for k, part in parts.items()}
+        first = next(iter(values.values()))
+        if first is None:  # act and mocap: absent from the model, so from every part
+            return None
+        out = np.empty((len(owner), *first.shape[1:]), dtype=first.dtype)
+        for k, value in values.items():
+            out[rows[k]] = value
+        return out
+
+    models = None
+    if any(part.models is not None for part in parts.values()):
+        table = [model] * len(owner)  # an actor without per-env models draws with the shared one
+        for k, part in parts.items():
+            for j, row_model in zip(rows[k], part.models or ()):
+                table[j] = row_model
+        models = table.__getitem__
+    return RenderState(model, join("qpos"), join("qvel"), join("act"), join("mocap_pos"), join("mocap_quat"), models)
+
+
+def _merge_infos(parts: list[tuple[slice, dict[str, Any]]], num_envs: int) -> dict[str, Any]:
+    """One vector ``info`` from the actors' ``(envs, info)`` blocks.
+
+    A key missing from a block is zero there (``None`` for object arrays, False for
+    ``_key`` masks), as Gymnasium's ``VectorEnv._add_info`` leaves it.
+    """
+    out: dict[str, Any] = {}
+    keys = list(dict.fromkeys(key for _, info in parts for key in info))
+    for key in keys:
+        present = [(sl, info[key]) for sl, info in parts if key in info]
+        if isinstance(present[0][1], dict):
+            out[key] = _merge_infos(present, num_envs)
+            continue
+        first = np.asarray(present[0][1])
+        shape = (num_envs,) + first.shape[1:]
+        merged = np.full(shape, None, dtype=object) if first.dtype == object else np.zeros(shape, first.dtype)
+        for sl, value in present:
+            merged[sl] = value
+        out[key] = merged
+    return out
+
+
+def make(
+    env_id: str,
+    num_envs: int,
+    *,
+    num_actors: int,
+    num_cpus_per_actor: float = 1,
+    actor_options: dict[str, Any] | None = None,
+    start_timeout_s: float | None = 300.0,
+    **make_kwargs: Any,
+) -> RayVecEnv:
+    """A ``RayVecEnv`` of ``num_envs`` copies of a registered task over ``num_actors`` actors.
+
+    The environments are split in contiguous blocks as evenly as possible (the first
+    ``num_envs % num_actors`` actors hold one more). Each actor reserves
+    ``num_cpus_per_actor`` CPUs from Ray and gives its ``MjVecEnv`` as many threads
+    (``nthread``, at least 1; override with ``nthread=``). ``make_kwargs`` go to
+    ``mjvec.make`` (``autoreset_mode``, ``max_episode_steps``, task arguments, ...);
+    ``actor_options`` are Ray's, added to ``num_cpus``; ``start_timeout_s`` as in
+    ``RayVecEnv``.
+    """
+    num_envs = validation.check_num_envs(num_envs)
+    if isinstance(num_actors, bool) or not isinstance(num_actors, (int, np.integer)):
+        raise TypeError(f"`num_actors` must be an int, got {type(num_actors).__name__}")
+    if not 1 <= num_actors <= num_envs:
+        raise ValueError(f"`num_actors` must be between 1 and num_envs ({num_envs}), got {num_actors}")
+    if isinstance(num_cpus_per_actor, bool) or not isinstance(num_cpus_per_actor, (int, float, np.number)):
+        raise TypeError(f"`num_cpus_per_actor` must be a number, got {type(num_cpus_per_actor).__name__}")
+    if not num_cpus_per_actor > 0:
+        raise ValueError(f"`num_cpus_per_actor` must be > 0, got {num_cpus_per_actor}")
+    if actor_options is not None and not isinstance(actor_options, dict):
+        raise TypeError(f"`actor_options` must be a dict or None, got {type(actor_options).__name__}")
+    make_kwargs.setdefault("nthread", max(1, math.floor(num_cpus_per_actor)))
+    sizes = [num_envs // num_actors + (k < num_envs % num_actors) for k in range(num_actors)]
+    env_fns = [functools.partial(make_mjvec, env_id, n, **make_kwargs) for n in sizes]
+    return RayVecEnv(
+        env_fns,
+        actor_options={**(actor_options or {}), "num_cpus": num_cpus_per_actor},
+        start_timeout_s=start_timeout_s,
+    )
