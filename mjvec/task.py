@@ -23,12 +23,13 @@ from __future__ import annotations
 
 import importlib.util
 import os
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping
 
 import mujoco
 import numpy as np
 from gymnasium import spaces
 
+from mjvec.core.random import NumpyRandom
 from mjvec.validation import check_positive_int
 
 if TYPE_CHECKING:
@@ -66,46 +67,6 @@ def norm(xp, v):
     ``vecdot`` takes the same dot per row.
     """
     return xp.sqrt(xp.vecdot(v, v))
-
-
-class NumpyRandom:
-    """Batched random draws from one ``numpy.random.Generator`` per environment.
-
-    Row ``i`` of every draw comes from ``generators[i]`` with exactly the call a
-    single Gymnasium env makes, so environment ``i``'s stream matches Gymnasium's.
-    The MJX backend provides the same methods over JAX keys.
-    """
-
-    def __init__(self, generators: Sequence[np.random.Generator]):
-        self.generators = generators
-
-    def uniform(self, low: float, high: float, size: int) -> np.ndarray:
-        """``(n, size)`` draws of ``Generator.uniform(low=low, high=high, size=size)``."""
-        return np.stack([g.uniform(low=low, high=high, size=size) for g in self.generators])
-
-    def standard_normal(self, size: int) -> np.ndarray:
-        """``(n, size)`` draws of ``Generator.standard_normal(size)``."""
-        return np.stack([g.standard_normal(size) for g in self.generators])
-
-    def uniform_until(
-        self,
-        draw: Callable[[Any], np.ndarray],
-        accept: Callable[[Any, np.ndarray], Any],
-    ) -> np.ndarray:
-        """Rejection sampling: per environment, ``draw`` until ``accept`` holds.
-
-        ``draw(rng)`` makes one candidate from a single-environment random source
-        (this class over one generator); ``accept(xp, sample)`` says whether to keep it.
-        """
-        out = []
-        for g in self.generators:
-            one = NumpyRandom((g,))
-            while True:
-                sample = draw(one)[0]
-                if bool(accept(np, sample)):
-                    break
-            out.append(sample)
-        return np.stack(out)
 
 
 class Task:

@@ -1,8 +1,11 @@
 """MjVecEnv: a Gymnasium ``VectorEnv`` over a batch of MuJoCo simulations.
 
-The env owns spaces, seeding, episode bookkeeping (time limits, autoreset) and
-``info``; the backend owns the simulations; the task owns observation, reward and
-termination. Nothing here loops over environments on the step path.
+The env owns the spaces, the argument checks, the one-thread guard and rendering,
+and dispatches each reset and step to its backend in one call. The episode rules
+(time limits, autoreset, divergence, seeding, ``info``) are ``mjvec.core.episode``,
+which every backend runs; the backend owns the simulations; the task owns
+observation, reward and termination. Nothing loops over environments on the step
+path, and nothing here depends on which backend runs.
 
 Faults (docs/reliability.md): an environment whose simulation diverged ends its
 episode truncated, with ``info["diverged"]``, at its last finite observation, and
@@ -17,17 +20,16 @@ import threading
 from typing import Any, Callable, Mapping
 
 import numpy as np
-from gymnasium.utils.seeding import np_random
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from mjvec import validation
 from mjvec.actions import ActionSpec
 from mjvec.backends import make_backend
-from mjvec.backends.base import StepFaults
+from mjvec.core.episode import Rules
 from mjvec.randomize import Randomization
 from mjvec.render import DEFAULT_SIZE, RENDER_MODES, BatchRenderer, check_render_call
-from mjvec.task import NumpyRandom, Task
+from mjvec.task import Task
 
 __all__ = ["MjVecEnv"]
 
@@ -168,35 +170,15 @@ class MjVecEnv(VectorEnv):
         self.single_action_space = self.action_spec.space
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
         self.action_space = batch_space(self.single_action_space, self.num_envs)
-        self._action_shape = self.action_space.shape
 
-        self.backend_name = backend
+        rules = Rules(task, self.autoreset_mode, max_episode_steps, self._randomization)
         self._backend = make_backend(
-            backend,
-            task,
-            self.num_envs,
-            nthread=nthread,
-            actions=self.action_spec,
-            randomization=self._randomization,
-            variants=variants,
-            array_type=array_type,
-            devices=devices,
-            autoreset_mode=self.autoreset_mode,
-            max_episode_steps=max_episode_steps,
+            backend, rules, self.num_envs, self.observation_space, array_type=array_type, nthread=nthread,
+            variants=variants, devices=devices, actions=self.action_spec,
         )
-        # a backend that runs whole vector steps (MJX): the env checks input and dispatches
-        self._fused = getattr(self._backend, "fused", False)
-        # envs whose model parameters were drawn since they were last seeded ("once")
-        self._randomized = np.zeros(self.num_envs, dtype=np.bool_)
-        self._xp = self._backend.xp
-        self._generators: list[np.random.Generator | None] = [None] * self.num_envs
-        self._elapsed = np.zeros(self.num_envs, dtype=np.int64)
-        self._ended = np.zeros(self.num_envs, dtype=np.bool_)  # terminated or truncated, not yet reset
+        self.backend_name = backend
+        self._ended = np.zeros(self.num_envs, dtype=np.bool_)  # DISABLED: ended, not yet reset
         self._needs_reset = True
-        # the observations last returned: the final observation of an env that diverges
-        self._last_obs = np.zeros(self.observation_space.shape, dtype=self.observation_space.dtype)
-        self._fault_counts: dict[str, np.ndarray] = {}  # per kind, occurrences per env
-        self._fault_messages: dict[str, str] = {}
         self._lock = threading.Lock()
         self.closed = False
 
@@ -217,24 +199,9 @@ class MjVecEnv(VectorEnv):
             mask = validation.check_reset_mask(options["reset_mask"], self.num_envs)
         else:
             mask = np.ones(self.num_envs, dtype=np.bool_)
-        if self._fused:
-            obs, info = self._backend.vector_reset(mask, seeds)
-            self._ended = self._ended & ~mask
-            self._needs_reset = False
-            return obs, info
-        for i in np.flatnonzero(mask):
-            if seeds[i] is not None or self._generators[i] is None:
-                self._generators[i], _ = np_random(seeds[i])
-                self._randomized[i] = False
-        self._reset_envs(mask)
+        obs, info = self._backend.reset(mask, seeds)
+        self._ended = self._ended & ~mask
         self._needs_reset = False
-        obs = np.array(self.task.observe(self._xp, self._backend.data))
-        # the others keep their observation; an env that diverged and awaits its reset
-        # has garbage state, and its last finite observation
-        obs[~mask] = self._last_obs[~mask]
-        np.copyto(self._last_obs, obs)
-        info: dict[str, Any] = {}
-        _add_info(info, self.task.reset_info(self._xp, self._backend.data), mask)
         return obs, info
 
     @_exclusive
@@ -243,81 +210,15 @@ class MjVecEnv(VectorEnv):
         self._check_open()
         if self._needs_reset:
             raise RuntimeError("`step()` was called before `reset()`: call `env.reset()` first")
-        if self._fused:
-            actions = self._backend.check_actions(actions, self._action_shape)
-        else:
-            actions = validation.check_actions(actions, self._action_shape)
-            self.action_spec.check(actions)
-        mode = self.autoreset_mode
-        ended = self._ended
-        if mode is AutoresetMode.DISABLED and ended.any():
+        actions = self._backend.check_actions(actions)
+        if self.autoreset_mode is AutoresetMode.DISABLED and self._ended.any():
             raise RuntimeError(
-                f"environments {np.flatnonzero(ended)[:10].tolist()} have ended and `autoreset_mode` is"
+                f"environments {np.flatnonzero(self._ended)[:10].tolist()} have ended and `autoreset_mode` is"
                 " DISABLED: reset them with `env.reset(options={'reset_mask': mask})` before stepping"
             )
-        if self._fused:  # time limit, divergence, autoreset and info in the backend's one call
-            obs, reward, terminated, truncated, info = self._backend.vector_step(actions)
-            if mode is AutoresetMode.DISABLED:
-                self._ended = terminated | truncated
-            return obs, reward, terminated, truncated, info
-        xp, task, data = self._xp, self.task, self._backend.data
-        # NEXT_STEP: envs that ended last step are reset now and their actions ignored
-        resetting = ended if mode is AutoresetMode.NEXT_STEP and ended.any() else None
-        stepping = None if resetting is None else ~resetting
-
-        before = self._backend.snapshot(task.before_step(xp, data))
-        faults = self._backend.step(actions, stepping)
-        self._elapsed += 1
-        if resetting is not None:
-            self._reset_envs(resetting)
-
-        obs = np.asarray(task.observe(xp, data))
-        reward, terminated, step_info = task.evaluate(xp, data, actions, before)
-        reward = np.array(reward, dtype=np.float64)
-        terminated = np.array(terminated, dtype=np.bool_)
-        truncated = self._truncated()
-        info: dict[str, Any] = {}
-        diverged = self._diverged(faults, obs, stepping)
-        valid = stepping  # the envs whose step info is meaningful; None: all
-        if diverged is not None:
-            # the step's state is garbage: the episode ends, truncated, at its last
-            # finite observation, with no reward, and is reset as any ended episode
-            obs = np.array(obs)
-            obs[diverged] = self._last_obs[diverged]
-            reward[diverged] = 0.0
-            terminated[diverged] = False
-            truncated[diverged] = True
-            valid = ~diverged if stepping is None else stepping & ~diverged
-            _add_info(info, {"diverged": diverged}, diverged)
-        if resetting is not None:
-            reward[resetting] = 0.0
-            terminated[resetting] = False
-            truncated[resetting] = False
-            _add_info(info, step_info, valid)
-            _add_info(info, task.reset_info(xp, data), resetting)
-            self._ended = terminated | truncated
-            np.copyto(self._last_obs, obs)
-            return obs, reward, terminated, truncated, info
-
-        done = terminated | truncated
-        if mode is AutoresetMode.SAME_STEP and done.any():
-            # the terminal observation and info go to info["final_obs"/"final_info"]
-            final_obs = np.full(self.num_envs, None, dtype=object)
-            for i in np.flatnonzero(done):
-                final_obs[i] = obs[i]
-            final_info: dict[str, Any] = {}
-            _add_info(final_info, step_info, done if valid is None else done & valid)
-            self._reset_envs(done)
-            obs = np.asarray(task.observe(xp, data))
-            _add_info(info, step_info, ~done)
-            info["final_obs"], info["_final_obs"] = final_obs, done.copy()
-            info["final_info"], info["_final_info"] = final_info, done.copy()
-            _add_info(info, task.reset_info(xp, data), done)
-            done = np.zeros_like(done)
-        else:
-            _add_info(info, step_info, valid)
-        self._ended = done
-        np.copyto(self._last_obs, obs)
+        obs, reward, terminated, truncated, info = self._backend.step(actions)
+        if self.autoreset_mode is AutoresetMode.DISABLED:
+            self._ended = np.asarray(terminated | truncated)
         return obs, reward, terminated, truncated, info
 
     def get_model(self, i: int):
@@ -340,11 +241,13 @@ class MjVecEnv(VectorEnv):
         episode), ``"simulation_error"`` and ``"nonfinite_observation"``.
         """
         out = {}
-        fault_counts = self._backend.fault_counts() if self._fused else self._fault_counts
-        for kind, counts in fault_counts.items():
+        messages = self._backend.fault_messages()
+        for kind, counts in self._backend.fault_counts().items():
+            if not counts.any():
+                continue
             out[kind] = {"count": int(counts.sum()), "env_ids": np.flatnonzero(counts).tolist()}
-            if kind in self._fault_messages:
-                out[kind]["message"] = self._fault_messages[kind]
+            if kind in messages:
+                out[kind]["message"] = messages[kind]
         return out
 
     @_exclusive
@@ -378,50 +281,6 @@ class MjVecEnv(VectorEnv):
         )
 
     # -- helpers ---------------------------------------------------------------
-    def _diverged(
-        self, faults: StepFaults | None, obs: np.ndarray, stepping: np.ndarray | None
-    ) -> np.ndarray | None:
-        """The stepped envs whose simulation diverged in this step, or None; counts faults."""
-        if faults is None and np.isfinite(obs).all():
-            return None
-        nonfinite = ~np.isfinite(obs.reshape(self.num_envs, -1)).all(axis=1)
-        flagged = np.zeros_like(nonfinite) if faults is None else faults.diverged
-        diverged = flagged | nonfinite
-        if stepping is not None:
-            diverged &= stepping  # the others were not stepped
-        counts = {"diverged": diverged}
-        if (nonfinite & ~flagged).any():
-            # no check of the engine fired: the non-finite observation is the evidence
-            counts["nonfinite_observation"] = nonfinite & ~flagged
-        if faults is not None:
-            counts.update(faults.counts)
-        for kind, c in counts.items():
-            if not c.any():
-                continue
-            if kind not in self._fault_counts:
-                self._fault_counts[kind] = np.zeros(self.num_envs, dtype=np.int64)
-            self._fault_counts[kind] += c
-        if faults is not None:
-            self._fault_messages.update(faults.messages)
-        return diverged if diverged.any() else None
-
-    def _truncated(self) -> np.ndarray:
-        if self.max_episode_steps is None:
-            return np.zeros(self.num_envs, dtype=np.bool_)
-        return self._elapsed >= self.max_episode_steps
-
-    def _reset_envs(self, mask: np.ndarray) -> None:
-        if self._randomization is not None:
-            # model parameters are drawn before the reset state, from the env's own stream
-            draw = mask if self._randomization.resample == "reset" else mask & ~self._randomized
-            if draw.any():
-                self._backend.randomize(draw, NumpyRandom([self._generators[i] for i in np.flatnonzero(draw)]))
-                self._randomized |= draw
-        rng = NumpyRandom([self._generators[i] for i in np.flatnonzero(mask)])
-        self._backend.reset(mask, rng)
-        self._elapsed[mask] = 0
-        self._ended = self._ended & ~mask
-
     def _check_open(self) -> None:
         if self.closed:
             raise RuntimeError("this MjVecEnv is closed: create a new one")
@@ -432,23 +291,3 @@ class MjVecEnv(VectorEnv):
             f" backend={self.backend_name!r}, autoreset_mode={self.autoreset_mode.name})"
         )
 
-
-def _add_info(info: dict[str, Any], values: dict[str, Any], mask: np.ndarray | None) -> None:
-    """Merge batched ``values`` into ``info`` for the masked environments (None: all).
-
-    As Gymnasium's ``VectorEnv._add_info``: each key gets a ``_key`` boolean mask,
-    and entries of environments that did not write the key are zero.
-    """
-    if mask is not None and not mask.any():
-        return
-    for key, value in values.items():
-        value = np.asarray(value)
-        if key not in info:
-            info[key] = np.zeros_like(value)
-            info[f"_{key}"] = np.zeros(value.shape[0], dtype=np.bool_)
-        if mask is None:
-            info[key][...] = value
-            info[f"_{key}"][:] = True
-        else:
-            info[key][mask] = value[mask]
-            info[f"_{key}"] |= mask

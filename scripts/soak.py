@@ -20,7 +20,7 @@ the task's own actions plus an ``xfrc_applied`` force on its root body
 (``actions=mjvec.ActionSpec(...)``), 0 but in that env's injection step, when it is 1e15 N
 upwards: a finite action, accepted as given, under which MuJoCo's dynamics blow up.
 ``--inject-via state`` keeps the task's own actions and writes into the env's velocities
-through the backend (``env._backend.data.qvel``, as tests/test_reliability.py does),
+through the backend (``env._backend.sim.data.qvel``, as tests/test_reliability.py does),
 alternately a finite kick of 1e4 on every DOF (below MuJoCo's 1e10 check; the dynamics
 then blow up) and a NaN. Checked: each such env is flagged ``info["diverged"]`` in that
 step, and no observation, reward or final observation is ever non-finite.
@@ -262,7 +262,7 @@ class Soak:
         if self.args.inject_via == "action":
             actions[i, self.force_column] = FORCE
         else:
-            qvel = env._backend.data.qvel  # the batch's live (num_envs, nv) state
+            qvel = env._backend.sim.data.qvel  # the batch's live (num_envs, nv) state
             if self.counts["injected"] % 2 == 0:
                 qvel[i, :] = KICK
             else:

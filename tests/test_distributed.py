@@ -187,7 +187,7 @@ def test_diagnostics_name_global_env_ids(closing):
             step = env._backend.step
 
             def step_with_fault(*args, **kwargs):
-                env._backend._qvel[bad, 0] = np.nan
+                env._backend.sim._qvel[bad, 0] = np.nan
                 return step(*args, **kwargs)
 
             env._backend.step = step_with_fault

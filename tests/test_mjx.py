@@ -60,7 +60,7 @@ def _inject(env, i, value):
     """Write ``value`` into env ``i``'s velocity between steps, on either backend (test-only)."""
     b = env._backend
     if env.backend_name == "cpu":
-        b._qvel[i, 1] = value
+        b.sim._qvel[i, 1] = value
     else:
         d = b._state.data
         b._state = b._state._replace(data=d.replace(qvel=d.qvel.at[i, 1].set(value)))

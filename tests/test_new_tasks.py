@@ -226,7 +226,7 @@ def test_task_functions_run_under_jax_jit(env_id):
     env.reset(seed=0)
     env.action_space.seed(0)
     env.step(env.action_space.sample())
-    task, data = env.task, env._backend.data
+    task, data = env.task, env._backend.sim.data
     names = ("qpos", "qvel", *task.fields)
     fields = {f: np.array(getattr(data, f)) for f in names}
     action = env.action_space.sample()

@@ -40,7 +40,7 @@ def _rollout(mode, steps=8, fault=None, n=N, max_episode_steps=50):
     out = []
     for t, a in enumerate(_actions(steps, n)):
         if fault is not None and t == fault[0]:
-            getattr(env._backend, f"_{fault[2]}")[fault[1], 2] = fault[3]
+            getattr(env._backend.sim, f"_{fault[2]}")[fault[1], 2] = fault[3]
         out.append(env.step(a))
     return env, first, out
 
@@ -151,10 +151,10 @@ def test_simulation_error_is_a_divergence_of_that_env_only():
     env.reset(seed=0), ref.reset(seed=0)
     acts = _actions(3)
     env.step(acts[0]), ref.step(acts[0])
-    real = env._backend._batch
-    env._backend._batch = _FailingBatch(real, 2)
+    real = env._backend.sim._batch
+    env._backend.sim._batch = _FailingBatch(real, 2)
     obs, reward, terminated, truncated, info = env.step(acts[1])
-    env._backend._batch = real
+    env._backend.sim._batch = real
     ref_obs, ref_reward, *_ = ref.step(acts[1])
     np.testing.assert_array_equal(info["diverged"], [False, False, True, False])
     assert truncated[2] and reward[2] == 0.0
@@ -188,7 +188,7 @@ def test_mujoco_warnings_go_to_logging_once_and_leave_no_log_file(tmp_path):
         env = mjvec.make("HalfCheetah-v5", 4, nthread=2)
         env.reset(seed=0)
         for t in range(6):
-            env._backend._qvel[t % 4, 0] = np.nan
+            env._backend.sim._qvel[t % 4, 0] = np.nan
             env.step(np.zeros((4, 6), np.float32))
         print(env.diagnostics()["diverged"]["count"])
         """,
@@ -212,7 +212,7 @@ def test_a_users_mujoco_warning_handler_is_kept(tmp_path):
         import mjvec
         env = mjvec.make("HalfCheetah-v5", 2)
         env.reset(seed=0)
-        env._backend._qvel[1, 0] = np.nan
+        env._backend.sim._qvel[1, 0] = np.nan
         env.step(np.zeros((2, 6), np.float32))
         assert mujoco.get_mju_user_warning() is not None
         print(any("QVEL" in m for m in seen))
@@ -385,15 +385,15 @@ def test_property_actions(values, specials, dtype, as_list, other):
     actions = other if other is not None else actions.tolist() if as_list else actions
     expected = _expected_error(actions)
     event(f"{'ok' if expected is None else expected.__name__}")
-    state = env._backend._qpos.copy(), env._backend._qvel.copy()
+    state = env._backend.sim._qpos.copy(), env._backend.sim._qvel.copy()
     if expected is None:
         _check_outputs(env, env.step(actions))
     else:
         with pytest.raises(expected, match=r"`actions`"):
             env.step(actions)
         # refused before anything was simulated
-        np.testing.assert_array_equal(env._backend._qpos, state[0])
-        np.testing.assert_array_equal(env._backend._qvel, state[1])
+        np.testing.assert_array_equal(env._backend.sim._qpos, state[0])
+        np.testing.assert_array_equal(env._backend.sim._qvel, state[1])
 
 
 @settings(PROPERTY, max_examples=2500)
@@ -432,15 +432,15 @@ def test_property_reset_mask_touches_only_masked_envs(mode, seed, steps, mask, r
     obs, _ = env.reset(seed=seed)
     for a in _actions(steps, n, seed=seed):
         obs, *_ = env.step(a)
-    state = env._backend._qpos.copy(), env._backend._qvel.copy()
+    state = env._backend.sim._qpos.copy(), env._backend.sim._qvel.copy()
     if not mask.any():
         with pytest.raises(ValueError, match=r"at least one True"):
             env.reset(seed=reseed, options={"reset_mask": mask})
         return
     new, info = env.reset(seed=reseed, options={"reset_mask": mask})
     np.testing.assert_array_equal(new[~mask], obs[~mask])
-    np.testing.assert_array_equal(env._backend._qpos[~mask], state[0][~mask])
-    np.testing.assert_array_equal(env._backend._qvel[~mask], state[1][~mask])
+    np.testing.assert_array_equal(env._backend.sim._qpos[~mask], state[0][~mask])
+    np.testing.assert_array_equal(env._backend.sim._qvel[~mask], state[1][~mask])
     for key, value in info.items():
         if key.startswith("_"):
             np.testing.assert_array_equal(value, mask)

@@ -1,61 +1,73 @@
-"""Backends advance a batch of simulations: ``cpu`` (mujoco.batch) and ``mjx`` (JAX).
+"""Backends: ``cpu`` (mujoco.batch) and ``mjx`` (JAX), behind one protocol (``base.Backend``).
 
-``mjx`` is imported only when asked for: the core never imports JAX.
+``make_backend`` is the one place that refuses the options a backend cannot honour,
+with the reason. ``mjx`` is imported only when asked for: the core never imports JAX.
 """
 
+from __future__ import annotations
+
+from typing import Any
+
 from mjvec.backends.base import Backend
+from mjvec.validation import did_you_mean
 
 __all__ = ["Backend", "make_backend", "BACKENDS", "ARRAY_TYPES"]
 
 BACKENDS = ("cpu", "mjx")
-ARRAY_TYPES = ("numpy", "jax")
+#: what ``array_type`` each backend can hand out
+ARRAY_TYPES = {"cpu": ("numpy",), "mjx": ("numpy", "jax")}
+# the options only one backend has, and why the other cannot honour them
+_ONLY = {
+    "nthread": ("cpu", "`nthread` sets the CPU backend's threads; backend='mjx' runs on JAX's devices"),
+    "variants": (
+        "cpu",
+        "`variants` (per-env compiled models) are not available on backend='mjx': vary model parameters"
+        " with `randomize=`, or use backend='cpu'",
+    ),
+    "devices": ("mjx", "`devices` picks the JAX devices of backend='mjx'; the CPU backend's threads are set by `nthread`"),
+}
 
 
-def make_backend(
-    name: str,
-    task,
-    num_envs: int,
-    *,
-    array_type: str = "numpy",
-    autoreset_mode=None,
-    max_episode_steps: int | None = None,
-    devices=None,
-    **options,
-) -> Backend:
-    """The backend called ``name`` for ``num_envs`` copies of ``task``.
-
-    ``autoreset_mode`` and ``max_episode_steps`` are for a backend that runs whole
-    vector steps (``mjx``); the CPU backend leaves them to ``MjVecEnv``. ``devices``
-    picks the JAX devices of ``mjx``.
-    """
+def check_backend_options(name: Any, array_type: Any, **options: Any) -> str:
+    """``name`` checked, and the options it cannot honour refused (``None`` is always allowed)."""
     if not isinstance(name, str):
         raise TypeError(f"`backend` must be a str, got {type(name).__name__}")
+    if name not in BACKENDS:
+        raise ValueError(f"`backend` must be one of {BACKENDS}, got {name!r}{did_you_mean(name, BACKENDS)}")
+    if not isinstance(array_type, str):
+        raise TypeError(f"`array_type` must be a str, got {type(array_type).__name__}")
+    allowed = ARRAY_TYPES[name]
+    if array_type not in allowed:
+        every = sorted({t for types in ARRAY_TYPES.values() for t in types})
+        if array_type in every:
+            raise ValueError(
+                f"`array_type` must be {' or '.join(map(repr, allowed))} with backend={name!r}, got {array_type!r}:"
+                f" {array_type} arrays come from backend={next(b for b, t in ARRAY_TYPES.items() if array_type in t)!r}"
+            )
+        raise ValueError(
+            f"`array_type` must be one of {allowed} with backend={name!r}, got {array_type!r}"
+            f"{did_you_mean(array_type, every)}"
+        )
+    for option, value in options.items():
+        only, why = _ONLY[option]
+        if value is not None and name != only:
+            raise ValueError(f"{why}, got {option}={value!r} with backend={name!r}")
+    return name
+
+
+def make_backend(name: str, rules, num_envs: int, observation_space, *, array_type: str = "numpy",
+                 nthread: int | None = None, variants=None, devices=None, actions=None) -> Backend:
+    """The backend called ``name`` for ``num_envs`` envs under the episode ``rules``."""
+    check_backend_options(name, array_type, nthread=nthread, variants=variants, devices=devices)
     if name == "cpu":
-        if array_type != "numpy":
-            raise ValueError(
-                f"`array_type` must be 'numpy' with backend='cpu', got {array_type!r}:"
-                " JAX arrays come from backend='mjx'"
-            )
-        if devices is not None:
-            raise ValueError(
-                f"`devices` picks the JAX devices of backend='mjx', got devices={devices!r} with backend='cpu',"
-                " whose threads `nthread` sets"
-            )
         from mjvec.backends.cpu import CpuBackend
 
-        return CpuBackend(task, num_envs, **options)
-    if name == "mjx":
-        try:
-            from mjvec.backends.mjx.backend import MjxBackend
-        except ImportError as e:
-            raise ImportError(
-                f"backend='mjx' needs JAX and MuJoCo MJX ({e}): pip install 'mjvec[mjx]'"
-                " (or jax[cuda12] for NVIDIA GPUs, see docs/mjx.md)"
-            ) from e
-        return MjxBackend(
-            task, num_envs, array_type=array_type, autoreset_mode=autoreset_mode,
-            max_episode_steps=max_episode_steps, devices=devices, **options,
-        )
-    from mjvec.validation import did_you_mean
-
-    raise ValueError(f"`backend` must be one of {BACKENDS}, got {name!r}{did_you_mean(name, BACKENDS)}")
+        return CpuBackend(rules, num_envs, observation_space, nthread=nthread, actions=actions, variants=variants)
+    try:
+        from mjvec.backends.mjx import MjxBackend
+    except ImportError as e:
+        raise ImportError(
+            f"backend='mjx' needs JAX and MuJoCo MJX ({e}): pip install 'mjvec[mjx]'"
+            " (or jax[cuda12] for NVIDIA GPUs, see docs/mjx.md)"
+        ) from e
+    return MjxBackend(rules, num_envs, observation_space, array_type=array_type, actions=actions, devices=devices)

@@ -1,67 +1,83 @@
-"""The small protocols a backend implements for ``MjVecEnv``.
+"""The one backend protocol, and the simulations a backend hands to the episode rules.
 
-``Backend`` (``cpu``): the env drives each phase (actions, substeps, observation,
-reward, autoreset) and the backend advances the simulations. ``FusedBackend``
-(``mjx``): the backend runs whole vector steps and resets in one call each.
+``MjVecEnv`` calls a ``Backend`` and nothing else: reset, step, and what it needs for
+``diagnostics``, ``get_model`` and ``render``. Every backend runs the same episode
+rules (``mjvec.core.episode``) over a ``Simulation`` of its own; it adds only how
+its simulations are advanced and reset and where its arrays live (host memory and
+eager NumPy on ``cpu``; device memory and one jitted step on ``mjx``), and converts
+at its edge to what the caller gets (``mjvec.core.outputs``).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
+
+from mjvec.core.episode import Faults
 
 if TYPE_CHECKING:
     from mjvec.render import RenderState
 
-__all__ = ["Backend", "FusedBackend", "StepFaults"]
+__all__ = ["Backend", "Simulation", "Faults"]
 
 
-class StepFaults(NamedTuple):
-    """What went wrong in the simulations of one vector step.
+class Simulation(Protocol):
+    """``num_envs`` simulations of one task, as the episode rules drive them.
 
-    ``diverged`` marks the simulations whose state can no longer be trusted (the
-    env ends their episodes and resets them); ``counts`` holds, per kind of fault
-    (``"badqvel"``, ``"simulation_error"``, ...), how often it occurred in each
-    simulation, shaped ``(num_envs,)``; ``messages`` the last message per kind, where
-    the engine gave one.
+    ``data`` has the batched fields the task reads, as attributes shaped
+    ``(num_envs, ...)``. Masks are ``(num_envs,)`` bool arrays. Values for the reset
+    or redrawn envs come one row per marked env where the rules' ``ops.compact`` is
+    True (NumPy), one row per env otherwise (JAX).
     """
 
-    diverged: np.ndarray
-    counts: dict[str, np.ndarray]
-    messages: dict[str, str]
+    data: Any
+
+    def detach(self, values: dict[str, Any]) -> dict[str, Any]:
+        """Values computed from ``data``, safe from the next ``advance`` (copies where ``data`` is live)."""
+
+    def advance(self, action: Any, mask: Any) -> Faults | None:
+        """Write ``action`` into the simulations in ``mask`` (None: all) and run ``frame_skip`` substeps.
+
+        Returns the step's ``Faults``, or None when nothing went wrong (a backend may
+        always return them). A simulation that fails does not stop the others.
+        """
+
+    def reset(self, mask: Any, qpos: Any, qvel: Any) -> None:
+        """``mj_resetData``, the given state, ``mj_forward``: Gymnasium's reset order."""
+
+    def set_params(self, mask: Any, values: dict[str, Any]) -> None:
+        """New per-env model parameters (``randomize=``) for the masked simulations, before their reset."""
 
 
 class Backend(Protocol):
-    """Advances ``num_envs`` simulations of one task.
+    """What ``MjVecEnv`` calls: whole resets and steps, each one call.
 
-    ``data`` has the batched fields the task reads, as attributes shaped
-    ``(num_envs, ...)``; ``xp`` is the array namespace the task runs with.
-    Masks are boolean arrays of shape ``(num_envs,)``; ``None`` means all.
+    Returns are ``MjVecEnv``'s own: ``(obs, info)`` and ``(obs, reward, terminated,
+    truncated, info)`` with Gymnasium's ``info`` and the caller's own arrays.
     """
 
-    xp: Any
-    data: Any
     num_envs: int
+    #: the implementation's words for ``repr`` and ``diagnostics`` (e.g. ``{"backend": "cpu", "nthread": 2}``)
+    description: dict[str, Any]
 
-    def snapshot(self, values: dict[str, Any]) -> dict[str, Any]:
-        """Detach values computed from ``data`` so the next step cannot change them."""
+    def check_actions(self, actions: Any) -> Any:
+        """``actions`` checked (shape, dtype, finite values, action-spec rules) and converted.
 
-    def step(self, action: np.ndarray, mask: np.ndarray | None) -> StepFaults | None:
-        """Write ``action`` into the masked simulations and advance them ``frame_skip`` substeps.
-
-        Returns None when nothing went wrong (the common case, checked cheaply), or the
-        step's ``StepFaults``. A simulation that fails does not stop the others.
+        Raises ``TypeError``/``ValueError`` naming the argument before anything runs.
         """
 
-    def reset(self, mask: np.ndarray, rng: Any) -> None:
-        """Reset the masked simulations to fresh states drawn with ``rng`` and run ``mj_forward``."""
+    def reset(self, mask: np.ndarray, seeds: list[int | None]) -> tuple[Any, dict]:
+        """Reset the masked envs, env ``i`` seeded with ``seeds[i]`` unless None: ``(obs, info)``."""
 
-    def randomize(self, mask: np.ndarray, rng: Any) -> None:
-        """Draw new per-env model parameters for the masked simulations, before their reset.
+    def step(self, actions: Any) -> tuple[Any, Any, Any, Any, dict]:
+        """One vector step, autoreset included: ``(obs, reward, terminated, truncated, info)``."""
 
-        Called only when the env was made with ``randomize=``.
-        """
+    def fault_counts(self) -> dict[str, np.ndarray]:
+        """``{kind: (num_envs,) occurrences}`` of the faults that occurred, for ``diagnostics()``."""
+
+    def fault_messages(self) -> dict[str, str]:
+        """The last message per kind of fault, where the engine gave one."""
 
     def get_model(self, i: int) -> Any:
         """Simulation ``i``'s ``mujoco.MjModel`` as simulated (a copy): its parameters or variant."""
@@ -75,42 +91,4 @@ class Backend(Protocol):
         """
 
     def close(self) -> None:
-        """Release threads and native memory; idempotent."""
-
-
-class FusedBackend(Protocol):
-    """A backend that runs whole vector steps itself (``mjx``): ``fused = True``.
-
-    ``MjVecEnv`` then checks the arguments (seeds, masks, the reset-before-step
-    order) and hands each call over: the backend writes the actions, steps, computes
-    observation, reward and termination, applies the time limit, flags divergences and
-    autoresets in the env's mode, all in one call. The returns are ``MjVecEnv``'s own.
-    The per-env parameters are drawn inside ``vector_reset`` and the autoreset.
-    """
-
-    fused: bool
-    num_envs: int
-
-    def check_actions(self, actions: Any, shape: tuple[int, ...]) -> Any:
-        """``actions`` checked (shape, dtype, finite values, action-spec rules) and converted.
-
-        Raises ``TypeError``/``ValueError`` naming the argument before anything runs.
-        """
-
-    def vector_reset(self, mask: np.ndarray, seeds: list[int | None]) -> tuple[Any, dict]:
-        """Reset the masked envs, env ``i`` reseeded with ``seeds[i]`` unless None: ``(obs, info)``."""
-
-    def vector_step(self, actions: Any) -> tuple[Any, Any, Any, Any, dict]:
-        """One vector step: ``(obs, reward, terminated, truncated, info)``, autoreset included."""
-
-    def fault_counts(self) -> dict[str, np.ndarray]:
-        """``{kind: (num_envs,) occurrences}`` of the faults that occurred, for ``diagnostics()``."""
-
-    def get_model(self, i: int) -> Any:
-        """As ``Backend.get_model``."""
-
-    def render_state(self, env_ids: np.ndarray) -> RenderState:
-        """As ``Backend.render_state``."""
-
-    def close(self) -> None:
-        """Release the device state; idempotent."""
+        """Release threads, native and device memory; idempotent."""

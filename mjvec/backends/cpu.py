@@ -1,48 +1,28 @@
-"""CPU backend: MuJoCo's own persistent thread pool, ``mujoco.batch.Batch``.
+"""CPU backend: the episode rules run eagerly over NumPy on ``mujoco.batch.Batch``.
 
-One ``Batch`` holds one MjData per environment (``persistent=True``); a vector
-step is one native call that runs ``frame_skip`` substeps of every stepped
-environment on ``nthread`` threads. Results are bit-identical to a loop of
-``mj_step`` over one MjData per environment, at any thread count.
-
-Divergence: MuJoCo's own auto-reset is disabled on the backend's copy of the
-model, so a diverged simulation keeps its bad state instead of silently restarting
-from ``qpos0``; the engine's per-simulation warning counters (bad qpos, qvel,
-qacc, ctrl) and ``SimulationError`` say which simulations diverged in a step, and
-the env resets them with the task's own reset. See docs/reliability.md.
+The simulations are ``CpuSimulation`` (``mjvec.backends.cpu_simulation``): one
+MjData per environment on MuJoCo's persistent native thread pool, one native call
+per vector step. This module is the backend's edge: it runs the episode rules
+(``mjvec.core.episode``) over them and hands the caller its own NumPy arrays.
 """
 
 from __future__ import annotations
 
-import copy
 import math
 import os
 import sys
-import types
-from typing import Any, Callable, Sequence
+from typing import Any
 
-import mujoco
 import numpy as np
-from mujoco import batch as mj_batch
+from gymnasium.utils.seeding import np_random
 
-from mjvec.actions import ActionSpec, BoundActions
-from mjvec.backends.base import StepFaults
-from mjvec.randomize import BoundRandomization
-from mjvec.validation import check_positive_int
-from mjvec.render import RenderState
+from mjvec import validation
+from mjvec.backends.cpu_simulation import CpuSimulation
+from mjvec.core import episode, outputs
+from mjvec.core.episode import Episodes, Rules, Seeding
+from mjvec.core.ops import NumpyOps
 
 __all__ = ["CpuBackend", "default_nthread"]
-
-# mjtWarning names by index ("inertia", ..., "badctrl"), as in MjData.warning
-WARNINGS = tuple(
-    mujoco.mjtWarning(i).name.removeprefix("mjWARN_").lower() for i in range(mujoco.mjtWarning.mjNWARNING)
-)
-# the warnings of mj_checkPos/Vel/Acc and bad controls: the state is no longer valid
-_DIVERGED = np.array([w in ("badqpos", "badqvel", "badqacc", "badctrl") for w in WARNINGS])
-
-# Fields the engine computes only when something asks: mj_rnePostConstraint
-# fills them, which mj_forward runs only for models with acceleration sensors.
-ON_DEMAND_FIELDS = frozenset({"cacc", "cfrc_int", "cfrc_ext"})
 
 
 def default_nthread() -> int:
@@ -78,244 +58,77 @@ def _ray_reserved_cpus() -> float | None:
         return None
 
 
-# the MjModel sizes MjData's layout depends on: what per-env models must share
-DATA_SIZES = (
-    "nq", "nv", "nu", "na", "nbody", "njnt", "ngeom", "nsite", "ncam", "nlight", "nflex", "nflexvert",
-    "nflexedge", "nflexelem", "nmesh", "nskin", "nhfield", "ntex", "nmat", "npair", "nexclude", "neq",
-    "ntendon", "nwrap", "nsensor", "nsensordata", "nmocap", "nplugin", "npluginstate", "nuserdata",
-    "nhistory", "nJmom", "nM", "nB", "nC", "nD", "ntree", "nbvh", "nbvhdynamic", "narena",
-)
-
-
-def _simulated(model: mujoco.MjModel) -> mujoco.MjModel:
-    # a diverged simulation is reset by the env, with the task's reset, not by the engine
-    model.opt.disableflags |= mujoco.mjtDisableBit.mjDSBL_AUTORESET
-    return model
-
-
-def with_rne_post_constraint(spec: mujoco.MjSpec) -> mujoco.MjModel:
-    """Compile ``spec`` with a sensor that makes ``mj_forward`` compute cfrc_ext.
-
-    MuJoCo computes ``cacc``/``cfrc_int``/``cfrc_ext`` (``mj_rnePostConstraint``)
-    only when a sensor needs them. A world-body linear-acceleration sensor adds no
-    site and nothing to the dynamics: the state evolves bit for bit as without it.
-    """
-    spec = spec.copy()
-    spec.add_sensor(
-        name="mjvec_rne_post_constraint",
-        type=mujoco.mjtSensor.mjSENS_FRAMELINACC,
-        objtype=mujoco.mjtObj.mjOBJ_XBODY,
-        objname="world",
-    )
-    return spec.compile()
-
-
 class CpuBackend:
-    """``num_envs`` simulations of ``task`` on ``mujoco.batch.Batch``.
+    """``num_envs`` copies of a task on ``mujoco.batch.Batch``, stepped by the episode rules.
 
-    For a task that reads on-demand fields (``cfrc_ext``...), a vector step is two
-    native calls: ``step`` (whose derived fields, from the last substep, the task
-    reads as usual) and ``forward`` at the new state, which computes ``cfrc_ext``
-    there with the same controls. Gymnasium instead runs ``mj_rnePostConstraint``
-    on the last substep's derived fields, which for RK4 models are those of the
-    last Runge-Kutta stage, and which ``mujoco.batch`` cannot run per simulation:
-    see docs/parity.md. After a reset these fields are zero, as in Gymnasium.
+    Args:
+      rules: the episode rules' static part (task, autoreset mode, time limit,
+        randomization).
+      num_envs: number of environments.
+      observation_space: the batched observation space (the shape of ``last_obs``).
+      nthread: threads of the batch; None for every CPU this process may use (in a
+        Ray worker, the CPUs Ray reserved for it).
+      actions: the bound ``ActionSpec``; randomization, variants: as ``MjVecEnv``'s.
     """
 
-    xp = np
+    array_type = "numpy"
 
-    def __init__(
-        self,
-        task,
-        num_envs: int,
-        *,
-        nthread: int | None = None,
-        actions: BoundActions | None = None,
-        randomization: BoundRandomization | None = None,
-        variants: Callable[[mujoco.MjSpec, int], Any] | None = None,
-    ):
+    def __init__(self, rules: Rules, num_envs: int, observation_space, *, nthread: int | None = None,
+                 actions=None, variants=None):
         if nthread is None:
             nthread = default_nthread()
-        nthread = check_positive_int(nthread, "nthread", none_ok=True)
-        self.task = task
+        nthread = validation.check_positive_int(nthread, "nthread", none_ok=True)
+        self.rules = rules
         self.num_envs = num_envs
-        self.nthread = int(nthread)
-        fields = tuple(dict.fromkeys(("qpos", "qvel", *task.fields)))
-        on_demand = [f for f in fields if f in ON_DEMAND_FIELDS]
-        if (on_demand or variants is not None) and task.spec is None:
-            need = f"reads {on_demand}, which the engine computes on demand" if on_demand else "was given `variants`"
-            raise ValueError(
-                f"{type(task).__name__} {need}; the task must keep the MjSpec it was compiled from (`task.spec`)"
-            )
-        self.model = self._compile(task.spec, on_demand) if on_demand else _simulated(copy.copy(task.model))
-        self._batch = mj_batch.Batch(self.model, num_envs, self.nthread, persistent=True)
-        if variants is not None:
-            if randomization is not None:
-                raise ValueError(
-                    "`variants` and `randomize` cannot be combined: each env already has its own compiled model;"
-                    " vary its parameters in the `variants` function"
-                )
-            self._set_variants(task.spec, variants, on_demand)
-        self._actions = actions if actions is not None else ActionSpec().bind(self.model)
-        self._inputs = {f: self._batch.bind(f) for f in self._actions.fields}
-        self._randomization = randomization
-        if randomization is not None:
-            # live (num_envs, ...) per-simulation values of each randomized field
-            self._expanded = {f: self._batch.expand(f) for f in randomization.fields}
-        # occurrences of each mjtWarning per simulation: (num_envs, mjNWARNING), zeroed once read
-        self._warnings = self._batch.warning[..., 1]
-        bound = {f: self._batch.bind(f) for f in fields}
-        self._ctrl = self._batch.bind("ctrl")
-        self._qpos = self._batch.bind("qpos")
-        self._qvel = self._batch.bind("qvel")
-        # With on-demand fields, the task reads copies: the step's derived fields
-        # are saved before the forward call overwrites them.
-        self._on_demand = {f: np.zeros_like(bound[f]) for f in on_demand}
-        self._derived = {}
-        if on_demand:
-            self._derived = {
-                f: np.zeros_like(b) for f, b in bound.items() if not b.flags.writeable and f not in on_demand
-            }
-        self._bound = bound
-        self.data = types.SimpleNamespace(**{**bound, **self._derived, **self._on_demand})
+        self.actions = actions
+        self.sim = CpuSimulation(
+            rules.task, num_envs, nthread=nthread, actions=actions, randomization=rules.randomization,
+            variants=variants,
+        )
+        self.nthread = self.sim.nthread
+        self.description = {"backend": "cpu", "nthread": self.nthread}
+        self._ops = NumpyOps(num_envs)
+        resample = None if rules.randomization is None else rules.randomization.resample
+        self._seeding = Seeding(num_envs, resample)
+        self._episodes = Episodes(
+            elapsed=np.zeros(num_envs, dtype=np.int64),
+            ended=np.zeros(num_envs, dtype=np.bool_),
+            last_obs=outputs.zeros_of(observation_space),
+            streams=[None] * num_envs,
+            faults={},
+        )
 
-    def snapshot(self, values: dict[str, Any]) -> dict[str, Any]:
-        return {k: np.array(v) for k, v in values.items()}
+    def check_actions(self, actions: Any) -> np.ndarray:
+        actions = validation.check_actions(actions, (self.num_envs, *self.actions.space.shape))
+        self.actions.check(actions)
+        return actions
 
-    @staticmethod
-    def _compile(spec: mujoco.MjSpec, on_demand: Sequence[str]) -> mujoco.MjModel:
-        return _simulated(with_rne_post_constraint(spec) if on_demand else spec.compile())
+    def reset(self, mask: np.ndarray, seeds) -> tuple[Any, dict]:
+        reseed, draw = self._seeding.plan(mask, seeds)
+        streams = self._episodes.streams
+        for i in np.flatnonzero(reseed):
+            streams[i], _ = np_random(seeds[i])
+        ops = self._ops
+        mask = ops.everyone if mask.all() else mask
+        self._episodes, out = episode.reset(ops, self.rules, self._episodes, self.sim, mask, ops.some(draw))
+        return outputs.reset_result(self.rules.task, out)
 
-    def _set_variants(self, spec: mujoco.MjSpec, variants, on_demand) -> None:
-        """Simulation ``i`` runs on the model compiled from ``variants(copy of spec, i)``."""
-        models = []
-        for i in range(self.num_envs):
-            edited = spec.copy()
-            variants(edited, i)
-            try:
-                model = self._compile(edited, on_demand)
-            except ValueError as e:
-                raise ValueError(f"`variants` made a spec for env {i} that does not compile: {e}") from None
-            differ = [f"{k}: {getattr(self.model, k)} -> {getattr(model, k)}" for k in DATA_SIZES
-                      if getattr(model, k) != getattr(self.model, k)]
-            if differ:
-                raise ValueError(
-                    f"`variants` changed the size of MjData for env {i} ({', '.join(differ)}): every env's model"
-                    " must give MjData the same layout; vary parameters and shapes, not the number of objects"
-                )
-            models.append(model)
-        self._batch.set_models(models)
+    def step(self, actions: np.ndarray) -> tuple[Any, Any, Any, Any, dict]:
+        self._episodes, out = episode.step(self._ops, self.rules, self._episodes, self.sim, actions)
+        return outputs.step_result(self.rules.task, out)
 
-    def get_model(self, i: int) -> mujoco.MjModel:
+    def fault_counts(self) -> dict[str, np.ndarray]:
+        return dict(self._episodes.faults)
+
+    def fault_messages(self) -> dict[str, str]:
+        return dict(self.sim.messages)
+
+    def get_model(self, i: int):
         """Env ``i``'s model as simulated: its per-env parameters or variant."""
-        return self._batch.get_model(i)
+        return self.sim.get_model(i)
 
-    def render_state(self, env_ids: np.ndarray) -> RenderState:
-        """The state of simulations ``env_ids`` for drawing them (``mjvec.render.RenderState``)."""
-        ids = np.asarray(env_ids, dtype=np.intp)
-        batch, model = self._batch, self.model
-        caller = batch.models  # per-env compiled models (variants), or None
-        if isinstance(caller, tuple):
-
-            def models(j: int) -> mujoco.MjModel:
-                return caller[ids[j]]
-
-        else:
-            # 4 us per env: the batch writes env i's parameters (randomize=) into one copy
-            scratch = copy.copy(caller if caller is not None else model)
-
-            def models(j: int) -> mujoco.MjModel:
-                return batch.get_model(int(ids[j]), scratch)
-
-        act = batch.bind("act")[ids] if model.na else None
-        mocap = (batch.bind("mocap_pos")[ids], batch.bind("mocap_quat")[ids]) if model.nmocap else (None, None)
-        return RenderState(model, self._qpos[ids], self._qvel[ids], act, *mocap, models=models)
-
-    def step(self, action: np.ndarray, mask: np.ndarray | None) -> StepFaults | None:
-        if self._actions.passthrough:
-            if mask is None:
-                self._ctrl[:] = action
-            else:
-                self._ctrl[mask] = action[mask]
-        else:
-            self._write(action, mask)
-        errors: dict[int, str] = {}
-        self._call(self._batch.step, mask, errors, nstep=self.task.frame_skip)
-        if self._on_demand:
-            self._save(self._derived, mask)
-            self._call(self._batch.forward, mask, errors)
-            self._save(self._on_demand, mask)
-        if not errors and not self._warnings.any():
-            return None
-        return self._faults(errors)
-
-    def _call(self, call, mask: np.ndarray | None, errors: dict[int, str], **kwargs) -> None:
-        """``call(mask)``; the simulations that raise are recorded in ``errors``.
-
-        The others ran to completion: ``SimulationError`` is raised after the call.
-        """
-        try:
-            call(mask, **kwargs)
-        except mj_batch.SimulationError as e:
-            for i in e.ids.tolist():
-                errors.setdefault(i, self._batch.error(i))
-
-    def _faults(self, errors: dict[int, str]) -> StepFaults:
-        warnings = self._warnings
-        diverged = (warnings[:, _DIVERGED] > 0).any(axis=1)
-        counts = {
-            name: warnings[:, k].astype(np.int64) for k, name in enumerate(WARNINGS) if warnings[:, k].any()
-        }
-        messages = {}
-        if errors:
-            ids = np.fromiter(errors, dtype=np.int64)
-            diverged[ids] = True
-            counts["simulation_error"] = np.zeros(self.num_envs, dtype=np.int64)
-            counts["simulation_error"][ids] = 1
-            messages["simulation_error"] = errors[int(ids[-1])]
-        warnings[...] = 0  # written through to each MjData: the next step counts anew
-        return StepFaults(diverged, counts, messages)
-
-    def _write(self, action: np.ndarray, mask: np.ndarray | None) -> None:
-        inputs = self._inputs
-        if mask is not None and not mask.any():
-            return  # every env is being reset (NEXT_STEP): nothing to write
-        if mask is None:
-            for f, value in self._actions.write(np, action, inputs).items():
-                inputs[f][...] = value
-        else:
-            current = {f: v[mask] for f, v in inputs.items()}
-            for f, value in self._actions.write(np, action[mask], current).items():
-                inputs[f][mask] = value
-
-    def randomize(self, mask: np.ndarray, rng: Any) -> None:
-        """Draw new model parameters for the masked simulations (before their reset)."""
-        values = self._randomization.sample(np, rng)
-        for f, value in values.items():
-            target = self._expanded[f]
-            target[mask] = np.reshape(value, target[mask].shape)
-        if self._randomization.set_const:
-            self._batch.set_const(mask)
-
-    def reset(self, mask: np.ndarray, rng: Any) -> None:
-        # mj_resetData, the task's fresh state, mj_forward: Gymnasium's reset order
-        self._batch.reset(mask, stage=mujoco.mjtStage.mjSTAGE_NONE)
-        qpos, qvel = self.task.reset_state(np, rng, self.task.init_qpos, self.task.init_qvel)
-        self._qpos[mask] = qpos
-        self._qvel[mask] = qvel
-        self._batch.forward(mask)
-        if self._on_demand:
-            self._save(self._derived, mask)
-            for buf in self._on_demand.values():
-                buf[mask] = 0  # mj_resetData clears them and mj_forward does not compute them
-
-    def _save(self, buffers: dict[str, np.ndarray], mask: np.ndarray | None) -> None:
-        for f, buf in buffers.items():
-            if mask is None:
-                np.copyto(buf, self._bound[f])
-            else:
-                buf[mask] = self._bound[f][mask]
+    def render_state(self, env_ids: np.ndarray):
+        return self.sim.render_state(env_ids)
 
     def close(self) -> None:
-        self._batch = None
-        self.data = None
+        self.sim.close()

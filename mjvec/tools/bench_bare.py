@@ -11,7 +11,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from mjvec.backends.cpu import with_rne_post_constraint
+from mjvec.backends.cpu_simulation import with_rne_post_constraint
 
 __all__ = ["BareBatch", "BARE_TASKS", "check_bare_matches_mjvec"]
 

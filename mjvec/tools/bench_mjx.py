@@ -50,7 +50,7 @@ class BareScan:
         import jax.numpy as jnp
         from jax import lax
 
-        from mjvec.backends.mjx.backend import mjx, put_model
+        from mjvec.backends.mjx import mjx, put_model
 
         self.model = put_model(task)
         data = mjx.make_data(self.model)

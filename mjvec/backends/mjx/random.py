@@ -1,6 +1,6 @@
 """Random numbers of the MJX backend: one JAX key per environment.
 
-``JaxRandom`` is ``mjvec.task.NumpyRandom`` over JAX keys, so a task's
+``JaxRandom`` is ``mjvec.core.random.NumpyRandom`` over JAX keys, so a task's
 ``reset_state`` runs unchanged inside the jitted step. Environment ``i``'s key is
 ``jax.random.key(seed + i)`` after ``reset(seed=seed)``; every reset of an env
 splits that env's key only, so its stream does not depend on the other envs.
@@ -15,10 +15,10 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
+from mjvec.core.random import MAX_TRIES
+
 __all__ = ["JaxRandom", "seed_keys", "entropy_seeds", "MAX_TRIES"]
 
-#: Candidates ``uniform_until`` draws per environment before it gives up.
-MAX_TRIES = 10_000
 _MASK32 = 0xFFFFFFFF
 
 

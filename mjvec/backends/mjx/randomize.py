@@ -23,7 +23,7 @@ import jax.numpy as jnp
 import mujoco
 import numpy as np
 
-from mjvec.backends.mjx.program import mjx
+from mjvec.backends.mjx.engine import mjx
 
 __all__ = ["check_randomization", "with_params", "derived_constants", "RECOMPUTED"]
 

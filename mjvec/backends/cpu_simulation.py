@@ -1,0 +1,278 @@
+"""The CPU backend's simulations: MuJoCo's own persistent thread pool, ``mujoco.batch.Batch``.
+
+One ``Batch`` holds one MjData per environment (``persistent=True``); ``advance`` is
+one native call that runs ``frame_skip`` substeps of every stepped environment on
+``nthread`` threads. Results are bit-identical to a loop of ``mj_step`` over one
+MjData per environment, at any thread count.
+
+Divergence: MuJoCo's own auto-reset is disabled on the backend's copy of the
+model, so a diverged simulation keeps its bad state instead of silently restarting
+from ``qpos0``; the engine's per-simulation warning counters (bad qpos, qvel,
+qacc, ctrl) and ``SimulationError`` say which simulations diverged in a step, and
+the episode rules reset them with the task's own reset. See docs/reliability.md.
+"""
+
+from __future__ import annotations
+
+import copy
+import types
+from typing import Any, Callable, Sequence
+
+import mujoco
+import numpy as np
+from mujoco import batch as mj_batch
+
+from mjvec.actions import ActionSpec, BoundActions
+from mjvec.core.episode import Faults
+from mjvec.randomize import BoundRandomization
+from mjvec.render import RenderState
+
+__all__ = ["CpuSimulation", "with_rne_post_constraint", "ON_DEMAND_FIELDS", "WARNINGS"]
+
+# mjtWarning names by index ("inertia", ..., "badctrl"), as in MjData.warning
+WARNINGS = tuple(
+    mujoco.mjtWarning(i).name.removeprefix("mjWARN_").lower() for i in range(mujoco.mjtWarning.mjNWARNING)
+)
+# the warnings of mj_checkPos/Vel/Acc and bad controls: the state is no longer valid
+_DIVERGED = np.array([w in ("badqpos", "badqvel", "badqacc", "badctrl") for w in WARNINGS])
+
+# Fields the engine computes only when something asks: mj_rnePostConstraint
+# fills them, which mj_forward runs only for models with acceleration sensors.
+ON_DEMAND_FIELDS = frozenset({"cacc", "cfrc_int", "cfrc_ext"})
+
+
+# the MjModel sizes MjData's layout depends on: what per-env models must share
+DATA_SIZES = (
+    "nq", "nv", "nu", "na", "nbody", "njnt", "ngeom", "nsite", "ncam", "nlight", "nflex", "nflexvert",
+    "nflexedge", "nflexelem", "nmesh", "nskin", "nhfield", "ntex", "nmat", "npair", "nexclude", "neq",
+    "ntendon", "nwrap", "nsensor", "nsensordata", "nmocap", "nplugin", "npluginstate", "nuserdata",
+    "nhistory", "nJmom", "nM", "nB", "nC", "nD", "ntree", "nbvh", "nbvhdynamic", "narena",
+)
+
+
+def _simulated(model: mujoco.MjModel) -> mujoco.MjModel:
+    # a diverged simulation is reset by the env, with the task's reset, not by the engine
+    model.opt.disableflags |= mujoco.mjtDisableBit.mjDSBL_AUTORESET
+    return model
+
+
+def with_rne_post_constraint(spec: mujoco.MjSpec) -> mujoco.MjModel:
+    """Compile ``spec`` with a sensor that makes ``mj_forward`` compute cfrc_ext.
+
+    MuJoCo computes ``cacc``/``cfrc_int``/``cfrc_ext`` (``mj_rnePostConstraint``)
+    only when a sensor needs them. A world-body linear-acceleration sensor adds no
+    site and nothing to the dynamics: the state evolves bit for bit as without it.
+    """
+    spec = spec.copy()
+    spec.add_sensor(
+        name="mjvec_rne_post_constraint",
+        type=mujoco.mjtSensor.mjSENS_FRAMELINACC,
+        objtype=mujoco.mjtObj.mjOBJ_XBODY,
+        objname="world",
+    )
+    return spec.compile()
+
+
+class CpuSimulation:
+    """``num_envs`` simulations of ``task`` on ``mujoco.batch.Batch`` (``mjvec.backends.base.Simulation``).
+
+    For a task that reads on-demand fields (``cfrc_ext``...), a vector step is two
+    native calls: ``step`` (whose derived fields, from the last substep, the task
+    reads as usual) and ``forward`` at the new state, which computes ``cfrc_ext``
+    there with the same controls. Gymnasium instead runs ``mj_rnePostConstraint``
+    on the last substep's derived fields, which for RK4 models are those of the
+    last Runge-Kutta stage, and which ``mujoco.batch`` cannot run per simulation:
+    see docs/parity.md. After a reset these fields are zero, as in Gymnasium.
+    """
+
+    def __init__(
+        self,
+        task,
+        num_envs: int,
+        *,
+        nthread: int,
+        actions: BoundActions | None = None,
+        randomization: BoundRandomization | None = None,
+        variants: Callable[[mujoco.MjSpec, int], Any] | None = None,
+    ):
+        self.task = task
+        self.num_envs = num_envs
+        self.nthread = int(nthread)
+        fields = tuple(dict.fromkeys(("qpos", "qvel", *task.fields)))
+        on_demand = [f for f in fields if f in ON_DEMAND_FIELDS]
+        if (on_demand or variants is not None) and task.spec is None:
+            need = f"reads {on_demand}, which the engine computes on demand" if on_demand else "was given `variants`"
+            raise ValueError(
+                f"{type(task).__name__} {need}; the task must keep the MjSpec it was compiled from (`task.spec`)"
+            )
+        self.model = self._compile(task.spec, on_demand) if on_demand else _simulated(copy.copy(task.model))
+        self._batch = mj_batch.Batch(self.model, num_envs, self.nthread, persistent=True)
+        if variants is not None:
+            if randomization is not None:
+                raise ValueError(
+                    "`variants` and `randomize` cannot be combined: each env already has its own compiled model;"
+                    " vary its parameters in the `variants` function"
+                )
+            self._set_variants(task.spec, variants, on_demand)
+        self._actions = actions if actions is not None else ActionSpec().bind(self.model)
+        self._inputs = {f: self._batch.bind(f) for f in self._actions.fields}
+        self._randomization = randomization
+        #: the last message per kind of fault, where the engine gave one
+        self.messages: dict[str, str] = {}
+        if randomization is not None:
+            # live (num_envs, ...) per-simulation values of each randomized field
+            self._expanded = {f: self._batch.expand(f) for f in randomization.fields}
+        # occurrences of each mjtWarning per simulation: (num_envs, mjNWARNING), zeroed once read
+        self._warnings = self._batch.warning[..., 1]
+        bound = {f: self._batch.bind(f) for f in fields}
+        self._ctrl = self._batch.bind("ctrl")
+        self._qpos = self._batch.bind("qpos")
+        self._qvel = self._batch.bind("qvel")
+        # With on-demand fields, the task reads copies: the step's derived fields
+        # are saved before the forward call overwrites them.
+        self._on_demand = {f: np.zeros_like(bound[f]) for f in on_demand}
+        self._derived = {}
+        if on_demand:
+            self._derived = {
+                f: np.zeros_like(b) for f, b in bound.items() if not b.flags.writeable and f not in on_demand
+            }
+        self._bound = bound
+        self.data = types.SimpleNamespace(**{**bound, **self._derived, **self._on_demand})
+
+    def detach(self, values: dict[str, Any]) -> dict[str, Any]:
+        return {k: np.array(v) for k, v in values.items()}
+
+    @staticmethod
+    def _compile(spec: mujoco.MjSpec, on_demand: Sequence[str]) -> mujoco.MjModel:
+        return _simulated(with_rne_post_constraint(spec) if on_demand else spec.compile())
+
+    def _set_variants(self, spec: mujoco.MjSpec, variants, on_demand) -> None:
+        """Simulation ``i`` runs on the model compiled from ``variants(copy of spec, i)``."""
+        models = []
+        for i in range(self.num_envs):
+            edited = spec.copy()
+            variants(edited, i)
+            try:
+                model = self._compile(edited, on_demand)
+            except ValueError as e:
+                raise ValueError(f"`variants` made a spec for env {i} that does not compile: {e}") from None
+            differ = [f"{k}: {getattr(self.model, k)} -> {getattr(model, k)}" for k in DATA_SIZES
+                      if getattr(model, k) != getattr(self.model, k)]
+            if differ:
+                raise ValueError(
+                    f"`variants` changed the size of MjData for env {i} ({', '.join(differ)}): every env's model"
+                    " must give MjData the same layout; vary parameters and shapes, not the number of objects"
+                )
+            models.append(model)
+        self._batch.set_models(models)
+
+    def get_model(self, i: int) -> mujoco.MjModel:
+        """Env ``i``'s model as simulated: its per-env parameters or variant."""
+        return self._batch.get_model(i)
+
+    def render_state(self, env_ids: np.ndarray) -> RenderState:
+        """The state of simulations ``env_ids`` for drawing them (``mjvec.render.RenderState``)."""
+        ids = np.asarray(env_ids, dtype=np.intp)
+        batch, model = self._batch, self.model
+        caller = batch.models  # per-env compiled models (variants), or None
+        if isinstance(caller, tuple):
+
+            def models(j: int) -> mujoco.MjModel:
+                return caller[ids[j]]
+
+        else:
+            # 4 us per env: the batch writes env i's parameters (randomize=) into one copy
+            scratch = copy.copy(caller if caller is not None else model)
+
+            def models(j: int) -> mujoco.MjModel:
+                return batch.get_model(int(ids[j]), scratch)
+
+        act = batch.bind("act")[ids] if model.na else None
+        mocap = (batch.bind("mocap_pos")[ids], batch.bind("mocap_quat")[ids]) if model.nmocap else (None, None)
+        return RenderState(model, self._qpos[ids], self._qvel[ids], act, *mocap, models=models)
+
+    def advance(self, action: np.ndarray, mask: np.ndarray | None) -> Faults | None:
+        if self._actions.passthrough:
+            if mask is None:
+                self._ctrl[:] = action
+            else:
+                self._ctrl[mask] = action[mask]
+        else:
+            self._write(action, mask)
+        errors: dict[int, str] = {}
+        self._call(self._batch.step, mask, errors, nstep=self.task.frame_skip)
+        if self._on_demand:
+            self._save(self._derived, mask)
+            self._call(self._batch.forward, mask, errors)
+            self._save(self._on_demand, mask)
+        if not errors and not self._warnings.any():
+            return None
+        return self._faults(errors)
+
+    def _call(self, call, mask: np.ndarray | None, errors: dict[int, str], **kwargs) -> None:
+        """``call(mask)``; the simulations that raise are recorded in ``errors``.
+
+        The others ran to completion: ``SimulationError`` is raised after the call.
+        """
+        try:
+            call(mask, **kwargs)
+        except mj_batch.SimulationError as e:
+            for i in e.ids.tolist():
+                errors.setdefault(i, self._batch.error(i))
+
+    def _faults(self, errors: dict[int, str]) -> Faults:
+        warnings = self._warnings
+        diverged = (warnings[:, _DIVERGED] > 0).any(axis=1)
+        counts = {
+            name: warnings[:, k].astype(np.int64) for k, name in enumerate(WARNINGS) if warnings[:, k].any()
+        }
+        if errors:
+            ids = np.fromiter(errors, dtype=np.int64)
+            diverged[ids] = True
+            counts["simulation_error"] = np.zeros(self.num_envs, dtype=np.int64)
+            counts["simulation_error"][ids] = 1
+            self.messages["simulation_error"] = errors[int(ids[-1])]
+        warnings[...] = 0  # written through to each MjData: the next step counts anew
+        return Faults(diverged, counts)
+
+    def _write(self, action: np.ndarray, mask: np.ndarray | None) -> None:
+        inputs = self._inputs
+        if mask is not None and not mask.any():
+            return  # every env is being reset (NEXT_STEP): nothing to write
+        if mask is None:
+            for f, value in self._actions.write(np, action, inputs).items():
+                inputs[f][...] = value
+        else:
+            current = {f: v[mask] for f, v in inputs.items()}
+            for f, value in self._actions.write(np, action[mask], current).items():
+                inputs[f][mask] = value
+
+    def set_params(self, mask: np.ndarray, values: dict[str, np.ndarray]) -> None:
+        """The drawn model parameters (one row per masked simulation), before their reset."""
+        for f, value in values.items():
+            target = self._expanded[f]
+            target[mask] = np.reshape(value, target[mask].shape)
+        if self._randomization.set_const:
+            self._batch.set_const(mask)
+
+    def reset(self, mask: np.ndarray, qpos: np.ndarray, qvel: np.ndarray) -> None:
+        # mj_resetData, the task's fresh state, mj_forward: Gymnasium's reset order
+        self._batch.reset(mask, stage=mujoco.mjtStage.mjSTAGE_NONE)
+        self._qpos[mask] = qpos
+        self._qvel[mask] = qvel
+        self._batch.forward(mask)
+        if self._on_demand:
+            self._save(self._derived, mask)
+            for buf in self._on_demand.values():
+                buf[mask] = 0  # mj_resetData clears them and mj_forward does not compute them
+
+    def _save(self, buffers: dict[str, np.ndarray], mask: np.ndarray | None) -> None:
+        for f, buf in buffers.items():
+            if mask is None:
+                np.copyto(buf, self._bound[f])
+            else:
+                buf[mask] = self._bound[f][mask]
+
+    def close(self) -> None:
+        self._batch = None
+        self.data = None

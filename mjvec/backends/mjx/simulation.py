@@ -1,0 +1,119 @@
+"""``MjxSimulation``: a batched ``mjx.Data`` advanced and reset functionally, inside the jit.
+
+The episode rules call it as they call the CPU backend's simulations
+(``mjvec.backends.base.Simulation``); each call replaces the traced arrays it holds.
+Resets and parameter draws are computed for every env (JAX draws dense rows) and
+kept where the mask says; their expensive part (``mjx.forward``, the derived
+constants) runs only when some env is marked (``lax.cond``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+from jax import lax
+
+from mjvec.backends.mjx.engine import MAXVAL, ON_DEMAND_FIELDS, DataView, mjx
+from mjvec.backends.mjx.ops import where
+from mjvec.backends.mjx.randomize import derived_constants, with_params
+from mjvec.core.episode import Faults
+
+__all__ = ["MjxSimulation", "BAD_KINDS"]
+
+#: MuJoCo's checks, counted per substep as the CPU's warning counters
+BAD_KINDS = ("badqpos", "badqvel", "badqacc")
+
+
+def _bad(x: jax.Array) -> jax.Array:
+    """``(n,)``: a NaN, an inf or an entry beyond mjMAXVAL, as MuJoCo's checks."""
+    return jnp.logical_not(jnp.all(jnp.abs(x) <= MAXVAL, axis=-1))
+
+
+def _with_on_demand(data, fields: dict):
+    return data.replace(_impl=data._impl.replace(**fields))
+
+
+def _batched(fn, model, params: dict):
+    """``fn(model, d)`` vmapped over data, with each env's ``params`` swapped into ``model``."""
+    if not params:
+        return jax.vmap(fn, in_axes=(None, 0))
+    return lambda m, data: jax.vmap(lambda p, d: fn(with_params(m, p), d))(params, data)
+
+
+class MjxSimulation:
+    """The simulations of one traced step: ``raw`` (batched ``mjx.Data``) and ``params``.
+
+    Args:
+      program: the static ``Program`` (task, actions, randomization, sizes).
+      model: the ``mjx.Model``; template: the ``mjx.Data`` that ``mj_resetData`` makes.
+      raw: the batched data; params: ``{field: (n, ...)}`` per-env model parameters.
+    """
+
+    def __init__(self, program, model, template, raw, params: dict):
+        self.program, self.model, self.template = program, model, template
+        self.raw, self.params = raw, params
+
+    @property
+    def data(self) -> DataView:
+        return DataView(self.raw)
+
+    def detach(self, values: dict[str, Any]) -> dict[str, Any]:
+        return values  # traced values are immutable
+
+    def advance(self, action, mask) -> Faults:
+        """Write ``action``, run ``frame_skip`` substeps of every env (a masked env's result is replaced by its reset)."""
+        program, model, params, data = self.program, self.model, self.params, self.raw
+        actions = program.actions
+        if actions.passthrough:
+            data = data.replace(ctrl=action.astype(data.ctrl.dtype))
+        else:
+            data = data.replace(**actions.write(jnp, action, {f: getattr(data, f) for f in actions.fields}))
+        step = _batched(mjx.step, model, params)
+
+        def substep(d, _):
+            d = step(model, d)
+            return d, jnp.stack((_bad(d.qpos), _bad(d.qvel), _bad(d.qacc)))
+
+        data, bad = lax.scan(substep, data, None, length=program.frame_skip)
+        if program.on_demand:
+            # as the CPU backend: cfrc_ext (cacc, cfrc_int) from a forward at the new state;
+            # the other derived fields stay the last substep's
+            def post(m, d):
+                f = mjx.rne_postconstraint(m, mjx.forward(m, d))
+                return {k: getattr(f._impl, k) for k in ON_DEMAND_FIELDS}
+
+            data = _with_on_demand(data, _batched(post, model, params)(model, data))
+        self.raw = data
+        bad = jnp.sum(bad, axis=0, dtype=jnp.int32)
+        return Faults(jnp.any(bad > 0, axis=0), dict(zip(BAD_KINDS, bad)))
+
+    def reset(self, mask, qpos, qvel) -> None:
+        """Gymnasium's order for the masked envs: ``mj_resetData`` (the template), the state,
+        ``mjx.forward`` (if the task reads derived fields); on-demand fields are zero."""
+        program, model, n = self.program, self.model, self.program.num_envs
+
+        def fresh():
+            data = jax.tree.map(lambda x: jnp.broadcast_to(x, (n, *jnp.shape(x))), self.template)
+            data = data.replace(qpos=jnp.asarray(qpos, data.qpos.dtype), qvel=jnp.asarray(qvel, data.qvel.dtype))
+            if program.forward_at_reset:
+                data = _batched(mjx.forward, model, self.params)(model, data)
+            if program.on_demand:
+                data = _with_on_demand(data, {k: jnp.zeros_like(getattr(data._impl, k)) for k in ON_DEMAND_FIELDS})
+            return where(mask, data, self.raw)
+
+        self.raw = lax.cond(jnp.any(mask), fresh, lambda: self.raw)
+
+    def set_params(self, mask, values: dict[str, Any]) -> None:
+        """The drawn parameters (and the constants MuJoCo derives from them) for the masked envs."""
+        program, params = self.program, self.params
+
+        def drawn():
+            new = dict(values)
+            if program.derived:
+                new.update(jax.vmap(lambda p: derived_constants(self.model, program.task.model, p))(new))
+            new = {k: jnp.asarray(v, params[k].dtype) for k, v in new.items()}
+            return where(mask, new, params)
+
+        self.params = lax.cond(jnp.any(mask), drawn, lambda: params)

@@ -1,0 +1,240 @@
+"""The episode rules of ``MjVecEnv``, written once for every backend.
+
+``step`` and ``reset`` run eagerly over NumPy on the CPU backend and traced over
+``jax.numpy`` inside the MJX backend's one jitted step: the same lines, with the
+differences confined to ``ops`` (``mjvec.core.ops.NumpyOps``, the MJX backend's
+``JaxOps``) and to the ``Simulation`` a backend hands in, which only advances and
+resets its simulations (``mjvec.backends.base.Simulation``).
+
+The rules, as Gymnasium's vector envs have them:
+
+- Time limit: an episode is truncated after ``max_episode_steps`` steps, as
+  ``TimeLimit``.
+- NEXT_STEP: an env that ended is reset at the next step; its action is ignored,
+  reward 0, terminated and truncated False, and ``info`` holds its reset info.
+- SAME_STEP: an env that ends is reset in the same step; the observation returned is
+  the reset one, ``info["final_obs"]``/``info["final_info"]`` hold the terminal ones.
+- DISABLED: nothing is reset but by ``reset(options={"reset_mask": ...})``.
+- Divergence: a simulation the backend flags, or whose observation is not finite,
+  ends its episode truncated, with reward 0, at its last finite observation, with
+  ``info["diverged"]``, and is reset as any ended episode; ``faults`` counts it.
+- Seeding: ``reset(seed=s)`` seeds env ``i`` with ``s + i``; an env keeps its own
+  stream across autoresets; model parameters (``randomize=``) are drawn from it
+  before the reset state, at every reset or only when the env is seeded.
+
+Observations are pytrees (one array or a dict of arrays) throughout. ``info`` is
+built dense, ``{key: (value, mask)}`` with zeros outside the mask, as Gymnasium's
+``VectorEnv._add_info`` fills it; ``mjvec.core.outputs`` turns it into Gymnasium's
+``info`` at the backend's edge.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import numpy as np
+from gymnasium.vector import AutoresetMode
+
+__all__ = ["Rules", "Episodes", "Faults", "StepOut", "ResetOut", "Seeding", "step", "reset"]
+
+
+class Rules(NamedTuple):
+    """What the rules depend on besides arrays (static under ``jit``)."""
+
+    task: Any  # mjvec.Task
+    mode: AutoresetMode | None  # None for a program that only resets
+    max_episode_steps: int | None
+    randomization: Any = None  # mjvec.randomize.BoundRandomization, or None
+
+
+class Episodes(NamedTuple):
+    """Per-env episode state (a pytree under ``jit``)."""
+
+    elapsed: Any  # (n,) int: steps since the env's reset
+    ended: Any  # (n,) bool: terminated or truncated, not yet reset
+    last_obs: Any  # pytree of (n, ...): the observations last returned
+    streams: Any  # random streams: a list of Generators (NumPy), (n,) keys (JAX)
+    faults: dict  # {kind: (n,) int}: occurrences per env
+
+
+class Faults(NamedTuple):
+    """What a simulation reports after advancing: which diverged, and counts per kind."""
+
+    diverged: Any  # (n,) bool
+    counts: dict  # {kind: (n,) int}, e.g. "badqvel", "simulation_error"
+
+
+class StepOut(NamedTuple):
+    obs: Any
+    reward: Any
+    terminated: Any
+    truncated: Any
+    info: dict  # {key: (value, mask)}
+    final: tuple | None  # SAME_STEP: (obs before the reset, mask, final_info {key: (value, mask)})
+    exhausted: Any  # (n,) envs whose reset_state's rejection sampling gave up, or None
+
+
+class ResetOut(NamedTuple):
+    obs: Any
+    info: dict
+    exhausted: Any
+
+
+def _and_not(a, b):
+    return a if b is None else a & ~b
+
+
+def _merge(ops, info: dict, values: dict, mask) -> None:
+    """Dense ``_add_info``: ``info[key] = (value, mask)``, zero outside the union of masks."""
+    mask = ops.some(mask)
+    if mask is None:
+        return
+    xp = ops.xp
+    for key, value in values.items():
+        value = xp.asarray(value)
+        if key in info:
+            old, old_mask = info[key]
+            info[key] = (ops.where(mask, value.astype(old.dtype), old), old_mask | mask)
+        else:
+            info[key] = (ops.where(mask, value, xp.zeros_like(value)), mask)
+
+
+def _reset_simulations(ops, rules: Rules, ep: Episodes, sim, mask, draw) -> tuple[Episodes, Any]:
+    """Reset the envs in ``mask``: new model parameters for those in ``draw`` (or None),
+    then the task's reset state, each from the env's own stream."""
+    xp, task = ops.xp, rules.task
+    streams = ep.streams
+    if draw is not None:
+        rng = ops.random(streams, draw)
+        sim.set_params(draw, rules.randomization.sample(xp, rng))
+        streams = ops.commit(streams, rng, draw)
+    rng = ops.random(streams, mask)
+    qpos, qvel = task.reset_state(xp, rng, task.init_qpos, task.init_qvel)
+    sim.reset(mask, qpos, qvel)
+    streams = ops.commit(streams, rng, mask)
+    exhausted = ops.exhausted(rng, mask)
+    faults = ep.faults
+    if exhausted is not None:
+        faults = ops.add_counts(faults, {"reset_sampling_exhausted": exhausted})
+    ep = ep._replace(
+        elapsed=ops.where(mask, 0, ep.elapsed), ended=_and_not(ep.ended, mask), streams=streams, faults=faults
+    )
+    return ep, exhausted
+
+
+def _count_faults(ops, ep: Episodes, faults: Faults | None, obs, stepping) -> tuple[Any, Episodes]:
+    """The stepped envs that diverged in this step (None if none), and the counts updated."""
+    nonfinite = ops.nonfinite(obs)
+    if faults is None and nonfinite is None:
+        return None, ep
+    flagged = ops.nobody if faults is None else faults.diverged
+    if nonfinite is None:
+        nonfinite = ops.nobody
+    diverged = (flagged | nonfinite) & stepping
+    # no check of the engine fired: the non-finite observation is the evidence
+    counts = {"diverged": diverged, "nonfinite_observation": nonfinite & ~flagged & stepping}
+    if faults is not None:
+        counts.update({kind: c * stepping for kind, c in faults.counts.items()})
+    return ops.some(diverged), ep._replace(faults=ops.add_counts(ep.faults, counts))
+
+
+def reset(ops, rules: Rules, ep: Episodes, sim, mask, draw) -> tuple[Episodes, ResetOut]:
+    """Reset the envs in ``mask`` (their streams already seeded); the others keep their
+    state and last observation. ``draw``: the envs that get new model parameters, or None."""
+    ep, exhausted = _reset_simulations(ops, rules, ep, sim, mask, draw)
+    task, xp = rules.task, ops.xp
+    obs = ops.where(mask, ops.own(task.observe(xp, sim.data)), ep.last_obs)
+    info: dict = {}
+    _merge(ops, info, task.reset_info(xp, sim.data), mask)
+    return ep._replace(last_obs=obs), ResetOut(obs, info, exhausted)
+
+
+def step(ops, rules: Rules, ep: Episodes, sim, action) -> tuple[Episodes, StepOut]:
+    """One vector step of every env, autoreset included, in ``rules.mode``'s semantics."""
+    xp, task, mode, n = ops.xp, rules.task, rules.mode, ops.num_envs
+    redraw = rules.randomization is not None and rules.randomization.resample == "reset"
+    before = sim.detach(task.before_step(xp, sim.data))
+    # NEXT_STEP: the envs that ended last step are reset now, their actions ignored
+    resetting = ops.some(ep.ended) if mode is AutoresetMode.NEXT_STEP else None
+    stepping = ops.everyone if resetting is None else ~resetting
+    faults = sim.advance(action, None if resetting is None else stepping)
+    ep = ep._replace(elapsed=ep.elapsed + 1)
+    exhausted = None
+    if resetting is not None:
+        ep, exhausted = _reset_simulations(ops, rules, ep, sim, resetting, resetting if redraw else None)
+
+    data = sim.data
+    obs = ops.own(task.observe(xp, data))
+    reward, terminated, step_info = task.evaluate(xp, data, action, before)
+    reward = ops.values(reward, float, "reward")
+    terminated = ops.values(terminated, bool, "terminated")
+    if rules.max_episode_steps is None:
+        truncated = xp.zeros(n, dtype=bool)
+    else:
+        truncated = ep.elapsed >= rules.max_episode_steps
+
+    info: dict = {}
+    diverged, ep = _count_faults(ops, ep, faults, obs, stepping)
+    valid = stepping  # the envs whose step info is meaningful
+    if diverged is not None:
+        # the step's state is garbage: the episode ends, truncated, at its last finite
+        # observation, with no reward, and is reset as any ended episode
+        obs = ops.where(diverged, ep.last_obs, obs)
+        reward = ops.where(diverged, 0.0, reward)
+        terminated = _and_not(terminated, diverged)
+        truncated = truncated | diverged
+        valid = _and_not(stepping, diverged)
+        _merge(ops, info, {"diverged": diverged}, diverged)
+
+    final = None
+    if resetting is not None:
+        reward = ops.where(resetting, 0.0, reward)
+        terminated = terminated & stepping
+        truncated = truncated & stepping
+        _merge(ops, info, step_info, valid)
+        _merge(ops, info, task.reset_info(xp, data), resetting)
+        ended = terminated | truncated
+    elif mode is AutoresetMode.SAME_STEP:
+        done = ops.some(terminated | truncated)
+        if done is None:
+            _merge(ops, info, step_info, valid)
+        else:
+            # the terminal observation and info go to final_obs/final_info
+            final_info: dict = {}
+            _merge(ops, final_info, step_info, done & valid)
+            final = (obs, done, final_info)
+            ep, exhausted = _reset_simulations(ops, rules, ep, sim, done, done if redraw else None)
+            obs = ops.where(done, ops.own(task.observe(xp, sim.data)), obs)
+            _merge(ops, info, step_info, ~done)
+            _merge(ops, info, task.reset_info(xp, sim.data), done)
+        ended = xp.zeros(n, dtype=bool)
+    else:  # NEXT_STEP with no env to reset, or DISABLED
+        _merge(ops, info, step_info, valid)
+        ended = terminated | truncated
+    ep = ep._replace(ended=ended, last_obs=obs)
+    return ep, StepOut(obs, reward, terminated, truncated, info, final, exhausted)
+
+
+class Seeding:
+    """Which envs a reset seeds anew, and which draw new model parameters (host side).
+
+    An env reset with a seed, or never seeded, gets a new stream (from its seed, or
+    from the OS); with ``resample="once"`` only those draw model parameters, with
+    ``"reset"`` every reset env does.
+    """
+
+    def __init__(self, num_envs: int, resample: str | None):
+        self.resample = resample
+        self.seeded = np.zeros(num_envs, dtype=np.bool_)
+        self.randomized = np.zeros(num_envs, dtype=np.bool_)
+
+    def plan(self, mask: np.ndarray, seeds) -> tuple[np.ndarray, np.ndarray | None]:
+        """``(reseed, draw)`` for a reset of the envs in ``mask`` with ``seeds`` (one per env)."""
+        given = np.fromiter((s is not None for s in seeds), dtype=np.bool_, count=len(seeds))
+        reseed = mask & (given | ~self.seeded)
+        self.seeded |= mask
+        if self.resample is None:
+            return reseed, None
+        draw = mask if self.resample == "reset" else mask & (reseed | ~self.randomized)
+        self.randomized |= draw
+        return reseed, draw

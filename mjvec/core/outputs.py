@@ -1,0 +1,82 @@
+"""What the caller gets, made at a backend's edge from the episode rules' outputs.
+
+Gymnasium's ``info`` (keys some env wrote, each with its ``_key`` mask), SAME_STEP's
+``final_obs`` as an object array of per-env observations, the error for a reset
+whose rejection sampling gave up, and the caller's own copies of every array. Host
+(NumPy) arrays only: a backend whose arrays live elsewhere copies them here first.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+from gymnasium import spaces
+
+from mjvec.core.random import MAX_TRIES
+from mjvec.core.tree import tree_map
+
+__all__ = ["gym_info", "step_result", "reset_result", "check_exhausted", "zeros_of"]
+
+
+def _same(x: np.ndarray) -> np.ndarray:
+    return x
+
+
+def gym_info(dense: dict, cast: Callable[[np.ndarray], np.ndarray] = _same) -> dict[str, Any]:
+    """Gymnasium's ``info`` from dense ``{key: (value, mask)}``: the keys some env wrote."""
+    info: dict[str, Any] = {}
+    for key, (value, mask) in dense.items():
+        if mask.any():
+            info[key] = cast(value)
+            info[f"_{key}"] = np.array(mask)
+    return info
+
+
+def check_exhausted(task: Any, exhausted: np.ndarray | None) -> None:
+    if exhausted is not None and exhausted.any():
+        raise RuntimeError(
+            f"{type(task).__name__}.reset_state: `rng.uniform_until` accepted none of {MAX_TRIES}"
+            f" candidates for environments {np.flatnonzero(exhausted)[:10].tolist()}; their reset state"
+            " is the last rejected candidate. Check the `accept` function (or draw a likelier candidate)"
+        )
+
+
+def _own_obs(obs: Any, dtypes: Any, index: Any = ...) -> Any:
+    """The caller's own copy of ``obs[index]``, leaf by leaf in ``dtypes`` (a tree of dtypes, or None)."""
+    if dtypes is None:
+        return tree_map(lambda x: np.array(x[index]), obs)
+    return tree_map(lambda x, dtype: np.array(x[index], dtype=dtype), obs, dtypes)
+
+
+def step_result(task: Any, out, obs_dtypes: Any = None, cast: Callable = _same) -> tuple:
+    """``(obs, reward, terminated, truncated, info)`` for the caller from a host ``StepOut``.
+
+    Observation leaves are the caller's own copies, in ``obs_dtypes`` where given (a
+    tree of dtypes shaped as the observation); ``cast`` converts the other values (a
+    backend's dtypes to the CPU's).
+    """
+    check_exhausted(task, out.exhausted)
+    info = gym_info(out.info, cast)
+    if out.final is not None:
+        final_obs, mask, final_info = out.final
+        if mask.any():
+            objects = np.full(mask.shape[0], None, dtype=object)
+            for i in np.flatnonzero(mask):
+                objects[i] = _own_obs(final_obs, obs_dtypes, i)
+            info["final_obs"], info["_final_obs"] = objects, np.array(mask)
+            info["final_info"], info["_final_info"] = gym_info(final_info, cast), np.array(mask)
+    return _own_obs(out.obs, obs_dtypes), cast(out.reward), out.terminated, out.truncated, info
+
+
+def reset_result(task: Any, out, obs_dtypes: Any = None, cast: Callable = _same) -> tuple:
+    """``(obs, info)`` for the caller from a host ``ResetOut``."""
+    check_exhausted(task, out.exhausted)
+    return _own_obs(out.obs, obs_dtypes), gym_info(out.info, cast)
+
+
+def zeros_of(space: spaces.Space) -> Any:
+    """Zeros shaped and typed as a batched observation space (a Box, or a Dict of them)."""
+    if isinstance(space, spaces.Dict):
+        return {key: zeros_of(sub) for key, sub in space.spaces.items()}
+    return np.zeros(space.shape, dtype=space.dtype)
