@@ -29,21 +29,19 @@ skipped with a note.
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import math
 import os
-import platform
 import statistics
 import sys
 import time
 import warnings
-from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import numpy as np
 
 from mjvec.tools.bench_bare import BareBatch, check_bare_matches_mjvec
+from mjvec.tools.bench_common import Runner, machine
 
 __all__ = ["main", "run", "arg_parser", "CONTENDERS"]
 
@@ -54,34 +52,6 @@ QUICK = {"tasks": ["HalfCheetah-v5"], "num_envs": [16], "rounds": 2, "env_steps"
 
 
 # -- contenders ----------------------------------------------------------------------
-@dataclass
-class Runner:
-    name: str
-    env: Any
-    actions: np.ndarray  # (pool, N, action size), in the env's action dtype
-    note: str = ""
-    setup_s: float = 0.0
-    failed: bool = False
-    cursor: int = 0
-    ends: int = 0
-    seconds: list[float] = field(default_factory=list)
-    steps_per_s: list[float] = field(default_factory=list)
-
-    def run(self, nstep: int) -> tuple[float, float]:
-        """Wall and process-CPU seconds for ``nstep`` vector steps (episode ends are counted on the way)."""
-        step, actions, pool = self.env.step, self.actions, len(self.actions)
-        i, ends = self.cursor, 0
-        gc.collect()
-        c0, t0 = time.process_time(), time.perf_counter()
-        for _ in range(nstep):
-            _, _, terminated, truncated, _ = step(actions[i])
-            ends += np.count_nonzero(terminated | truncated)
-            i = i + 1 if i + 1 < pool else 0
-        seconds, cpu_seconds = time.perf_counter() - t0, time.process_time() - c0
-        self.cursor, self.ends = i, self.ends + int(ends)
-        return seconds, cpu_seconds
-
-
 def _make_env(name: str, task: str, num_envs: int, nthread: int, seed: int):
     """``(env, note)``; raises whatever the contender raises when it cannot run."""
     if name == "mjvec":
@@ -208,32 +178,7 @@ def _close(env) -> None:
         pass
 
 
-# -- machine, table, plot ----------------------------------------------------------
-def machine() -> dict[str, Any]:
-    """CPU, cores and package versions."""
-    from importlib import metadata
-
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), cpu)
-    except OSError:
-        pass
-    versions = {}
-    for pkg in ("mjvec", "mujoco", "gymnasium", "envpool", "numpy", "matplotlib"):
-        try:
-            versions[pkg] = metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            versions[pkg] = None
-    try:
-        usable = len(os.sched_getaffinity(0))
-    except AttributeError:
-        usable = os.cpu_count()
-    return {"cpu": cpu, "logical_cores": os.cpu_count(), "usable_cores": usable,
-            "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
-            "platform": platform.platform(), "python": platform.python_version(), "versions": versions}
-
-
+# -- table, plot ---------------------------------------------------------------------
 def table(results: list[dict]) -> str:
     head = f"{'task':<16}{'N':>5}  {'contender':<10}{'steps/s':>11}{'min':>10}{'max':>10}"
     head += f"{'x envpool':>10}{'paired':>8}{'x bare':>8}{'paired':>8}{'ends/1k':>9}  note"
