@@ -10,9 +10,10 @@ Contenders, each stepping ``N`` environments of one task with the same actions:
   calling thread), timed like the others, its env-steps/s multiplied by
   ``min(T, N)``: the same native work with perfect scaling over the threads (a
   batch of N environments cannot keep more than N threads busy). Not a run at that
-  speed but a bound on it. ``bare / limit`` is the thread pool's scaling
-  efficiency; ``mjvec / limit`` below 1 is mjvec's Python overhead and the imperfect
-  scaling together. With ``T = 1`` it is the bare loop again, measured apart.
+  speed but a bound on it. ``bare / limit`` is the bare loop's scaling efficiency
+  (its Python part runs on one thread whatever T); ``mjvec / limit`` below 1 is
+  mjvec's Python overhead and the imperfect scaling together. It assumes T idle
+  cores. With ``T = 1`` it is the bare loop again, measured apart.
 - ``envpool``: ``envpool.make_gymnasium(task, num_envs=N, num_threads=T, seed=...)``.
 - ``gym-sync``: ``gymnasium.make_vec(task, N, vectorization_mode="sync")``, one
   thread by nature.
