@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     import numpy as np
 
     import mjvec
-    from mjvec.tools.bench import Runner, machine
+    from mjvec.tools.bench_common import Runner, machine
     from mjvec.tools.bench_mjx import TASK_KWARGS
 
     warnings.filterwarnings("ignore", message="compiler attribute 'settotalmass'")

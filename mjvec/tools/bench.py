@@ -4,8 +4,16 @@ Contenders, each stepping ``N`` environments of one task with the same actions:
 
 - ``mjvec``: ``mjvec.make(task, N, nthread=T)``.
 - ``bare``: a bare ``mujoco.batch.Batch(model, N, T, persistent=True)`` loop (see
-  ``BareBatch``): the same stepping, resets and observation, nothing else. It is
-  the practical limit; what mjvec spends beyond it is mjvec's overhead.
+  ``BareBatch``): the same stepping, resets and observation, nothing else. What
+  mjvec spends beyond it is mjvec's overhead.
+- ``limit``: the same bare loop on one thread (``nthread=1``: MuJoCo runs it on the
+  calling thread), timed like the others, its env-steps/s multiplied by
+  ``min(T, N)``: the same native work with perfect scaling over the threads (a
+  batch of N environments cannot keep more than N threads busy). Not a run at that
+  speed but a bound on it. ``bare / limit`` is the bare loop's scaling efficiency
+  (its Python part runs on one thread whatever T); ``mjvec / limit`` below 1 is
+  mjvec's Python overhead and the imperfect scaling together. It assumes T idle
+  cores. With ``T = 1`` it is the bare loop again, measured apart.
 - ``envpool``: ``envpool.make_gymnasium(task, num_envs=N, num_threads=T, seed=...)``.
 - ``gym-sync``: ``gymnasium.make_vec(task, N, vectorization_mode="sync")``, one
   thread by nature.
@@ -20,66 +28,44 @@ every contender cycles through in the same order), so sampling costs no one.
 Method: each contender is built, reset with the same seed and warmed up; then
 ``--rounds`` interleaved rounds, in each of which every contender (in an order
 rotated every round) runs ``--steps`` vector steps. Reported: the median over
-rounds of env-steps/s (``N * steps / seconds``), min and max, ratios of medians
-to EnvPool and to the bare loop, and "paired" ratios: the median over rounds of
-the ratio within a round, steadier when other processes load the machine. A contender that fails to build or run is
-skipped with a note.
+rounds of env-steps/s (``N * steps / seconds``, times ``min(T, N)`` for ``limit``),
+min and max, ratios of medians to EnvPool, to the bare loop and to ``limit``
+("fraction of limit"), and "paired" ratios: the median over rounds of the ratio
+within a round, steadier when other processes load the machine. ``limit`` starts
+from the same seed and cycles through the same actions as ``bare``, so it steps the
+same episodes and resets (MuJoCo's batch gives the same numbers at any thread
+count). A contender that fails to build or run is skipped with a note.
 """
 
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import math
 import os
-import platform
 import statistics
 import sys
 import time
 import warnings
-from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import numpy as np
 
 from mjvec.tools.bench_bare import BareBatch, check_bare_matches_mjvec
+from mjvec.tools.bench_common import Runner, machine
 
 __all__ = ["main", "run", "arg_parser", "CONTENDERS"]
 
-CONTENDERS = ("mjvec", "bare", "envpool", "gym-sync", "gym-async")
+CONTENDERS = ("mjvec", "bare", "limit", "envpool", "gym-sync", "gym-async")
 FULL = {"tasks": ["HalfCheetah-v5", "Ant-v5", "Humanoid-v5"], "num_envs": [16, 64, 256], "rounds": 9,
         "env_steps": 16384, "warmup": 0.25}
 QUICK = {"tasks": ["HalfCheetah-v5"], "num_envs": [16], "rounds": 2, "env_steps": 2048, "warmup": 0.25}
 
 
 # -- contenders ----------------------------------------------------------------------
-@dataclass
-class Runner:
-    name: str
-    env: Any
-    actions: np.ndarray  # (pool, N, action size), in the env's action dtype
-    note: str = ""
-    setup_s: float = 0.0
-    failed: bool = False
-    cursor: int = 0
-    ends: int = 0
-    seconds: list[float] = field(default_factory=list)
-    steps_per_s: list[float] = field(default_factory=list)
-
-    def run(self, nstep: int) -> tuple[float, float]:
-        """Wall and process-CPU seconds for ``nstep`` vector steps (episode ends are counted on the way)."""
-        step, actions, pool = self.env.step, self.actions, len(self.actions)
-        i, ends = self.cursor, 0
-        gc.collect()
-        c0, t0 = time.process_time(), time.perf_counter()
-        for _ in range(nstep):
-            _, _, terminated, truncated, _ = step(actions[i])
-            ends += np.count_nonzero(terminated | truncated)
-            i = i + 1 if i + 1 < pool else 0
-        seconds, cpu_seconds = time.perf_counter() - t0, time.process_time() - c0
-        self.cursor, self.ends = i, self.ends + int(ends)
-        return seconds, cpu_seconds
+def _limit_scale(num_envs: int, nthread: int) -> int:
+    """What ``limit`` multiplies one thread's env-steps/s by: perfect scaling over the threads that can work."""
+    return min(nthread, num_envs)
 
 
 def _make_env(name: str, task: str, num_envs: int, nthread: int, seed: int):
@@ -90,6 +76,8 @@ def _make_env(name: str, task: str, num_envs: int, nthread: int, seed: int):
         return mjvec.make(task, num_envs, nthread=nthread), f"nthread={nthread}"
     if name == "bare":
         return BareBatch(task, num_envs, nthread, seed=seed), f"nthread={nthread}"
+    if name == "limit":  # the bare loop's work on one thread, scaled in bench_config
+        return BareBatch(task, num_envs, 1, seed=seed), f"{_limit_scale(num_envs, nthread)} x bare at nthread=1"
     if name == "envpool":
         import envpool
 
@@ -123,6 +111,7 @@ def bench_config(task: str, num_envs: int, args, log) -> tuple[list[dict], list[
     skip = lambda name, reason: (skipped.append(  # noqa: E731
         {"task": task, "num_envs": num_envs, "contender": name, "reason": reason}), log(f"  skip {name}: {reason}"))
     nstep = args.steps or max(1, math.ceil(args.env_steps / num_envs))
+    scale = {"limit": _limit_scale(num_envs, args.threads)}  # env-steps/s multiplier; 1 for the others
     warmup = max(1, int(nstep * args.warmup))
     try:
         actions, space = _action_pool(task, num_envs, min(nstep, 256), args.seed)
@@ -169,7 +158,7 @@ def bench_config(task: str, num_envs: int, args, log) -> tuple[list[dict], list[
                     runner.failed = True
                     continue
                 runner.seconds.append(seconds)
-                runner.steps_per_s.append(num_envs * nstep / seconds)
+                runner.steps_per_s.append(scale.get(runner.name, 1) * num_envs * nstep / seconds)
     finally:
         for runner in runners:
             _close(runner.env)
@@ -178,19 +167,21 @@ def bench_config(task: str, num_envs: int, args, log) -> tuple[list[dict], list[
         if runner.failed:
             continue
         total = args.rounds * nstep * num_envs + warmup * num_envs
+        k = scale.get(runner.name, 1)
         results.append({
             "task": task, "num_envs": num_envs, "threads": args.threads, "contender": runner.name,
             "note": runner.note, "steps_per_round": nstep, "warmup_steps": warmup,
+            "scale": k,  # steps_per_s* are k x the measured rate (k = min(threads, N) for limit, else 1)
             "steps_per_s": statistics.median(runner.steps_per_s),
             "steps_per_s_min": min(runner.steps_per_s), "steps_per_s_max": max(runner.steps_per_s),
             "steps_per_s_rounds": runner.steps_per_s,
-            "steps_per_s_total": num_envs * nstep * len(runner.seconds) / sum(runner.seconds),
+            "steps_per_s_total": k * num_envs * nstep * len(runner.seconds) / sum(runner.seconds),
             "episode_ends_per_1k_steps": 1000.0 * runner.ends / total,
             "setup_s": runner.setup_s,
         })
     by_name = {res["contender"]: res for res in results}
     for res in results:
-        for ref in ("envpool", "bare"):
+        for ref in ("envpool", "bare", "limit"):
             other = by_name.get(ref)
             res[f"vs_{ref}"] = None if other is None else res["steps_per_s"] / other["steps_per_s"]
             # the median of per-round ratios: both sides of each ratio ran seconds apart,
@@ -208,41 +199,17 @@ def _close(env) -> None:
         pass
 
 
-# -- machine, table, plot ----------------------------------------------------------
-def machine() -> dict[str, Any]:
-    """CPU, cores and package versions."""
-    from importlib import metadata
-
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), cpu)
-    except OSError:
-        pass
-    versions = {}
-    for pkg in ("mjvec", "mujoco", "gymnasium", "envpool", "numpy", "matplotlib"):
-        try:
-            versions[pkg] = metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            versions[pkg] = None
-    try:
-        usable = len(os.sched_getaffinity(0))
-    except AttributeError:
-        usable = os.cpu_count()
-    return {"cpu": cpu, "logical_cores": os.cpu_count(), "usable_cores": usable,
-            "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
-            "platform": platform.platform(), "python": platform.python_version(), "versions": versions}
-
-
+# -- table, plot ---------------------------------------------------------------------
 def table(results: list[dict]) -> str:
     head = f"{'task':<16}{'N':>5}  {'contender':<10}{'steps/s':>11}{'min':>10}{'max':>10}"
-    head += f"{'x envpool':>10}{'paired':>8}{'x bare':>8}{'paired':>8}{'ends/1k':>9}  note"
+    head += f"{'x limit':>9}{'paired':>8}{'x envpool':>10}{'paired':>8}{'x bare':>8}{'paired':>8}{'ends/1k':>9}  note"
     lines = [head, "-" * len(head)]
     fmt = lambda x, spec: "-" if x is None else format(x, spec)  # noqa: E731
     for r in results:
         lines.append(
             f"{r['task']:<16}{r['num_envs']:>5}  {r['contender']:<10}{r['steps_per_s']:>11,.0f}"
             f"{r['steps_per_s_min']:>10,.0f}{r['steps_per_s_max']:>10,.0f}"
+            f"{fmt(r['vs_limit'], '.2f'):>9}{fmt(r['vs_limit_paired'], '.2f'):>8}"
             f"{fmt(r['vs_envpool'], '.2f'):>10}{fmt(r['vs_envpool_paired'], '.2f'):>8}"
             f"{fmt(r['vs_bare'], '.2f'):>8}{fmt(r['vs_bare_paired'], '.2f'):>8}"
             f"{r['episode_ends_per_1k_steps']:>9.1f}  {r['note']}")
@@ -262,7 +229,8 @@ def plot(results: list[dict], path: str, threads: int) -> None:
             rows = sorted((r for r in results if r["task"] == task and r["contender"] == name),
                           key=lambda r: r["num_envs"])
             if rows:
-                ax.plot([r["num_envs"] for r in rows], [r["steps_per_s"] for r in rows], "o-", label=name)
+                style = "o--" if name == "limit" else "o-"  # a bound, not a run
+                ax.plot([r["num_envs"] for r in rows], [r["steps_per_s"] for r in rows], style, label=name)
         ax.set(title=f"{task}, {threads} threads", xlabel="num_envs", ylabel="env-steps/s (median)")
         ax.set_xscale("log", base=2)
         ax.set_yscale("log")
@@ -292,10 +260,12 @@ def _contenders(text: str) -> list[str]:
 def arg_parser(add_help: bool = True) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="mjvec bench", add_help=add_help,
-        description="Env-steps/s of mjvec, a bare mujoco.batch loop, EnvPool and Gymnasium's vector envs.")
+        description="Env-steps/s of mjvec, a bare mujoco.batch loop, EnvPool and Gymnasium's vector envs,"
+        " each also as a fraction of 'limit': min(T, N) x the bare loop's env-steps/s on one thread.")
     p.add_argument("--tasks", type=_list(str), help=f"comma-separated (default: {','.join(FULL['tasks'])})")
     p.add_argument("--num-envs", type=_list(int), help="comma-separated N (default: 16,64,256)")
-    p.add_argument("--threads", type=int, default=2, help="threads for mjvec, bare and EnvPool (default 2)")
+    p.add_argument("--threads", type=int, default=2,
+                   help="threads T for mjvec, bare and EnvPool; limit is min(T, N) x bare on 1 thread (default 2)")
     p.add_argument("--contenders", type=_contenders, default=list(CONTENDERS),
                    help=f"comma-separated subset of {','.join(CONTENDERS)} (default: all)")
     p.add_argument("--rounds", type=int, help=f"interleaved timed rounds (default {FULL['rounds']}; --quick 2)")
@@ -340,8 +310,10 @@ def run(args: argparse.Namespace) -> int:
     info = machine()
     log(f"mjvec bench: {info['cpu']}, {info['usable_cores']} usable cores, threads={args.threads},"
         f" contenders={','.join(args.contenders)}")
+    if "limit" in args.contenders and info["usable_cores"] and args.threads > info["usable_cores"]:
+        log(f"note: --threads {args.threads} > {info['usable_cores']} usable cores: limit assumes a core per thread")
     verify = []
-    if args.verify and {"mjvec", "bare"} <= set(args.contenders):
+    if args.verify and "mjvec" in args.contenders and {"bare", "limit"} & set(args.contenders):
         for task in args.tasks:
             try:
                 check = check_bare_matches_mjvec(task, seed=args.seed)
@@ -361,8 +333,9 @@ def run(args: argparse.Namespace) -> int:
             skipped += sk
 
     info["load_average_end"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
-    print(f"\nenv-steps/s, median of {args.rounds} interleaved rounds; x envpool / x bare: ratio of medians;"
-          f" paired: median of the per-round ratios. {args.threads} threads for mjvec, bare and envpool;"
+    print(f"\nenv-steps/s, median of {args.rounds} interleaved rounds; x limit / x envpool / x bare: ratio of"
+          f" medians; paired: median of the per-round ratios. limit: min({args.threads}, N) x the bare loop's"
+          f" env-steps/s on 1 thread (perfect scaling, a bound). {args.threads} threads for mjvec, bare and envpool;"
           f" gym-sync is single-threaded by nature; gym-async runs one process per env and only for"
           f" N <= {args.async_max_envs}. ends/1k: episode ends per 1000 env-steps.")
     if info["load_average"]:  # not on Windows

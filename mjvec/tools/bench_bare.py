@@ -1,7 +1,9 @@
 """The bare ``mujoco.batch`` loop that ``mjvec bench`` measures mjvec against.
 
-The practical limit of stepping a task with resets on ``mujoco.batch``: the same
-native calls and observation as mjvec, none of mjvec's bookkeeping.
+The practical limit of stepping a task with resets on ``mujoco.batch`` at a given
+thread count: the same native calls and observation as mjvec, none of mjvec's
+bookkeeping. ``mjvec bench``'s ``limit`` is this loop on one thread, its rate scaled
+by the thread count.
 """
 
 from __future__ import annotations

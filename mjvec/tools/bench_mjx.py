@@ -151,7 +151,7 @@ def run_mjx(args) -> int:
         import jax
     except ImportError as e:
         raise SystemExit(f"mjvec bench --backend mjx: JAX is not installed ({e}); pip install 'mjvec[mjx]'") from e
-    from mjvec.tools.bench import machine
+    from mjvec.tools.bench_common import machine
 
     log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
     device = _device()
