@@ -12,6 +12,7 @@ from mjvec import validation
 from mjvec.envs import TASKS, TaskEntry
 from mjvec.render import DEFAULT_SIZE
 from mjvec.task import Task
+from mjvec.vector_env import MjVecEnv
 
 __all__ = ["TASKS", "register_all", "make", "make_task", "NAMESPACE"]
 
@@ -83,8 +84,6 @@ def make(
     with ``backend="mjx"``: JAX arrays in and out; docs/mjx.md), and so is
     ``devices`` (the JAX devices ``backend="mjx"`` splits the envs over).
     """
-    from mjvec.vector_env import MjVecEnv
-
     if isinstance(env_id, Task):
         if task_kwargs:
             raise TypeError(f"task keyword arguments {sorted(task_kwargs)} need an `env_id`, not a Task object")

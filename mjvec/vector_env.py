@@ -15,8 +15,6 @@ used from one thread at a time: a call that overlaps another raises.
 
 from __future__ import annotations
 
-import functools
-import threading
 from typing import Any, Callable, Mapping
 
 import numpy as np
@@ -30,49 +28,13 @@ from mjvec.core.episode import Rules
 from mjvec.randomize import Randomization
 from mjvec.render import DEFAULT_SIZE, RENDER_MODES, BatchRenderer, check_render_call
 from mjvec.task import Task
+from mjvec.vector_calls import CheckedCalls, exclusive
+from mjvec.vector_calls import autoreset_mode as as_autoreset_mode
 
 __all__ = ["MjVecEnv"]
 
 
-def _exclusive(method):
-    """Refuse a call while another thread is inside a guarded method of the same env.
-
-    Serializing would hide a bug (two learners stepping one batch interleave their
-    episodes); a non-blocking lock costs well under a microsecond.
-    """
-
-    @functools.wraps(method)
-    def guarded(self, *args, **kwargs):
-        if not self._lock.acquire(blocking=False):
-            raise RuntimeError(
-                f"`{method.__name__}()` was called while another thread is inside `step()`,"
-                " `reset()` or `close()` of this MjVecEnv: an env may be used from one thread at a"
-                " time; give each thread its own env, or serialize the calls with your own lock"
-            )
-        try:
-            return method(self, *args, **kwargs)
-        finally:
-            self._lock.release()
-
-    return guarded
-
-
-def _autoreset_mode(mode: Any) -> AutoresetMode:
-    if isinstance(mode, AutoresetMode):
-        return mode
-    if isinstance(mode, str):
-        for m in AutoresetMode:
-            if mode in (m.value, m.name, m.name.lower()):
-                return m
-        names = [m.name.lower() for m in AutoresetMode]
-        raise ValueError(
-            f"`autoreset_mode` must be an AutoresetMode or one of {names},"
-            f" got {mode!r}{validation.did_you_mean(mode, names)}"
-        )
-    raise TypeError(f"`autoreset_mode` must be an AutoresetMode or a str, got {type(mode).__name__}")
-
-
-class MjVecEnv(VectorEnv):
+class MjVecEnv(CheckedCalls, VectorEnv):
     """``num_envs`` copies of a MuJoCo task, stepped together.
 
     Args:
@@ -145,7 +107,7 @@ class MjVecEnv(VectorEnv):
             task.model, width=width, height=height, camera_id=camera_id, camera_name=camera_name,
             default_camera_config=getattr(task, "default_camera_config", None),
         )
-        self.autoreset_mode = _autoreset_mode(autoreset_mode)
+        self.autoreset_mode = as_autoreset_mode(autoreset_mode)
         self.task = task
         self.max_episode_steps = max_episode_steps
         self.render_mode = render_mode
@@ -177,48 +139,29 @@ class MjVecEnv(VectorEnv):
             variants=variants, devices=devices, actions=self.action_spec,
         )
         self.backend_name = backend
-        self._ended = np.zeros(self.num_envs, dtype=np.bool_)  # DISABLED: ended, not yet reset
-        self._needs_reset = True
-        self._lock = threading.Lock()
+        self._init_calls()
         self.closed = False
 
     # -- Gymnasium API -------------------------------------------------------------
-    @_exclusive
+    @exclusive
     def reset(self, *, seed: int | list[int | None] | None = None, options: dict | None = None):
         """Reset all environments, or those in ``options["reset_mask"]``.
 
         Seeds as Gymnasium's ``SyncVectorEnv``: an int ``s`` seeds environment ``i``
         with ``s + i``; each environment keeps its own random stream afterwards.
         """
-        self._check_open()
-        options = validation.check_options(options)
-        seeds = validation.check_seeds(seed, self.num_envs)
-        if "reset_mask" in options:
-            if self._needs_reset:
-                raise RuntimeError("`options['reset_mask']` needs a first `reset()` of all environments")
-            mask = validation.check_reset_mask(options["reset_mask"], self.num_envs)
-        else:
-            mask = np.ones(self.num_envs, dtype=np.bool_)
-        obs, info = self._backend.reset(mask, seeds)
-        self._ended = self._ended & ~mask
-        self._needs_reset = False
+        mask, seeds, _ = self._reset_args(seed, options)
+        obs, info = self._backend.reset(np.ones(self.num_envs, dtype=np.bool_) if mask is None else mask, seeds)
+        self._reset_done(mask)
         return obs, info
 
-    @_exclusive
+    @exclusive
     def step(self, actions):
         """Step every environment with its row of ``actions``, shape ``(num_envs, action size)``."""
-        self._check_open()
-        if self._needs_reset:
-            raise RuntimeError("`step()` was called before `reset()`: call `env.reset()` first")
+        self._check_step()
         actions = self._backend.check_actions(actions)
-        if self.autoreset_mode is AutoresetMode.DISABLED and self._ended.any():
-            raise RuntimeError(
-                f"environments {np.flatnonzero(self._ended)[:10].tolist()} have ended and `autoreset_mode` is"
-                " DISABLED: reset them with `env.reset(options={'reset_mask': mask})` before stepping"
-            )
         obs, reward, terminated, truncated, info = self._backend.step(actions)
-        if self.autoreset_mode is AutoresetMode.DISABLED:
-            self._ended = np.asarray(terminated | truncated)
+        self._step_done(terminated, truncated)
         return obs, reward, terminated, truncated, info
 
     def get_model(self, i: int):
@@ -227,7 +170,7 @@ class MjVecEnv(VectorEnv):
         A copy: for inspection, rendering, or a reference loop of ``mj_step``.
         """
         i = validation.check_env_index(i, self.num_envs)
-        self._check_open()
+        self._check_usable()
         return self._backend.get_model(i)
 
     def diagnostics(self) -> dict[str, dict[str, Any]]:
@@ -250,7 +193,7 @@ class MjVecEnv(VectorEnv):
                 out[kind]["message"] = messages[kind]
         return out
 
-    @_exclusive
+    @exclusive
     def render(self, *, env_ids: Any = None, layout: str = "frames"):
         """Frames of the environments ``env_ids`` (ints; all by default), drawn as ``layout`` says.
 
@@ -260,14 +203,14 @@ class MjVecEnv(VectorEnv):
         array; ``"tiled"``, one grid image; ``"overlay"``, one ``(height, width, 3)``
         image of all the envs in one scene. See docs/rendering.md.
         """
-        self._check_open()
+        self._check_usable()
         ids = check_render_call(
             self._renderer is not None, self._needs_reset, layout, env_ids, self.num_envs,
             make_call="mjvec.make(env_id, num_envs, render_mode='rgb_array')",
         )
         return self._renderer.render(self._backend.render_state(ids), layout)
 
-    @_exclusive
+    @exclusive
     def close_extras(self, **kwargs: Any) -> None:
         if self._renderer is not None:
             self._renderer.close()
@@ -281,7 +224,7 @@ class MjVecEnv(VectorEnv):
         )
 
     # -- helpers ---------------------------------------------------------------
-    def _check_open(self) -> None:
+    def _check_usable(self) -> None:
         if self.closed:
             raise RuntimeError("this MjVecEnv is closed: create a new one")
 

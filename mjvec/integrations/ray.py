@@ -19,13 +19,9 @@ Ray is an extra (``pip install "mjvec[ray]"``); ``import mjvec`` never imports i
 
 from __future__ import annotations
 
-import contextlib
-import copy
 import functools
 import itertools
 import math
-import os
-import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -43,85 +39,22 @@ except ModuleNotFoundError as e:  # pragma: no cover - exercised only without th
 
 from mjvec import validation
 from mjvec.registration import make as make_mjvec
-from mjvec.render import BatchRenderer, RenderState, check_render_call, tile
+from mjvec.render import BatchRenderer, check_render_call, tile
+from mjvec.integrations.ray_actors import (
+    _CLOSE_TIMEOUT_S,
+    EnvActorDiedError,
+    RemoteEnvActor,
+    options_per_actor,
+    join_states,
+    merge_infos,
+)
+from mjvec.vector_calls import CheckedCalls
 from mjvec.vector_env import MjVecEnv
 
 __all__ = ["EnvActorDiedError", "RayVecEnv", "make"]
 
-# how long close() waits for an actor to close its env before killing it anyway
-_CLOSE_TIMEOUT_S = 10.0
 
-
-class EnvActorDiedError(RuntimeError):
-    """A Ray actor of a ``RayVecEnv`` died; ``env_ids`` are the environments it held."""
-
-    def __init__(self, message: str, *, actor_index: int, env_ids: range):
-        super().__init__(message)
-        self.actor_index = actor_index
-        self.env_ids = env_ids
-
-
-class _EnvActor:
-    """One ``MjVecEnv`` in a Ray actor; each method is one call of that env."""
-
-    def __init__(self):
-        self.env: MjVecEnv | None = None
-
-    def open(self, env_fn: Callable[[], MjVecEnv]) -> dict[str, Any]:
-        # built here rather than in __init__ so that a constructor error reaches the
-        # caller as itself (a ValueError stays a ValueError), not as a dead actor
-        env = env_fn()
-        if not isinstance(env, MjVecEnv):
-            if hasattr(env, "close"):
-                env.close()
-            raise TypeError(f"each of `env_fns` must return an mjvec.MjVecEnv, got {type(env).__name__}")
-        self.env = env
-        return {
-            "num_envs": env.num_envs,
-            "single_observation_space": env.single_observation_space,
-            "single_action_space": env.single_action_space,
-            "metadata": env.metadata,
-            "render_mode": env.render_mode,
-            "pid": os.getpid(),
-            "node_id": ray.get_runtime_context().get_node_id(),
-        }
-
-    def reset(self, seed, options):
-        return self.env.reset(seed=seed, options=options)
-
-    def step(self, actions):
-        return self.env.step(actions)
-
-    def diagnostics(self):
-        return self.env.diagnostics()
-
-    def get_model(self, i):
-        return self.env.get_model(i)
-
-    def render(self, env_ids, layout):
-        return self.env.render(env_ids=env_ids, layout=layout)
-
-    def render_state(self, env_ids):
-        """The rows' state for the driver to draw; each row's own model where they differ."""
-        state = self.env._backend.render_state(env_ids)  # what MjVecEnv.render draws
-        models = None if state.models is None else [copy.copy(state.models(j)) for j in range(len(env_ids))]
-        return state._replace(model=None, models=models)
-
-    def renderer_args(self):
-        """``BatchRenderer``'s arguments to draw as this env does (its model, size and camera)."""
-        r = self.env._renderer
-        return {"model": self.env.task.model, "width": r.width, "height": r.height, "camera_id": r.camera_id,
-                "default_camera_config": r.default_camera_config}
-
-    def close(self):
-        if self.env is not None:
-            self.env.close()
-
-
-_RemoteEnvActor = ray.remote(_EnvActor)
-
-
-class RayVecEnv(VectorEnv):
+class RayVecEnv(CheckedCalls, VectorEnv):
     """A Gymnasium ``VectorEnv`` over ``MjVecEnv``s held by Ray actors, one per constructor.
 
     Args:
@@ -156,13 +89,13 @@ class RayVecEnv(VectorEnv):
         for k, fn in enumerate(env_fns):
             if not callable(fn):
                 raise TypeError(f"`env_fns[{k}]` must be callable (returning an MjVecEnv), got {type(fn).__name__}")
-        options = _actor_options(actor_options, len(env_fns))
+        options = options_per_actor(actor_options, len(env_fns))
         if start_timeout_s is not None and (
             isinstance(start_timeout_s, bool) or not isinstance(start_timeout_s, (int, float)) or start_timeout_s <= 0
         ):
             raise ValueError(f"`start_timeout_s` must be a positive number or None, got {start_timeout_s!r}")
 
-        self._actors = [_RemoteEnvActor.options(**opts).remote() for opts in options]
+        self._actors = [RemoteEnvActor.options(**opts).remote() for opts in options]
         self.closed = False
         try:
             refs = [actor.open.remote(fn) for actor, fn in zip(self._actors, env_fns)]
@@ -197,12 +130,10 @@ class RayVecEnv(VectorEnv):
         self.render_mode = first["render_mode"]
         self._action_shape = self.action_space.shape
         self._last_obs = np.zeros(self.observation_space.shape, dtype=self.observation_space.dtype)
-        self._ended = np.zeros(self.num_envs, dtype=np.bool_)  # DISABLED: ended, not yet reset
-        self._needs_reset = True
+        self._init_calls()
         self._failure: EnvActorDiedError | None = None
         self._renderer: BatchRenderer | None = None  # draws "overlay" frames, made on the first
         self._render_model = None
-        self._lock = threading.Lock()
 
     @property
     def actors(self) -> tuple[Any, ...]:
@@ -225,13 +156,7 @@ class RayVecEnv(VectorEnv):
         whichever actor holds it. Actors with no environment in the mask are not called.
         """
         with self._exclusive("reset"):
-            options = validation.check_options(options)
-            seeds = validation.check_seeds(seed, self.num_envs)
-            mask = None
-            if "reset_mask" in options:
-                if self._needs_reset:
-                    raise RuntimeError("`options['reset_mask']` needs a first `reset()` of all environments")
-                mask = validation.check_reset_mask(options["reset_mask"], self.num_envs)
+            mask, seeds, options = self._reset_args(seed, options)
             calls = []
             for k, sl in enumerate(self._slices):
                 actor_options = dict(options)
@@ -246,32 +171,24 @@ class RayVecEnv(VectorEnv):
             obs = self._last_obs.copy()  # the envs of actors not called keep their observation
             for k, (actor_obs, _) in results.items():
                 obs[self._slices[k]] = actor_obs
-            info = _merge_infos([(self._slices[k], info) for k, (_, info) in results.items()], self.num_envs)
-            self._ended = np.zeros_like(self._ended) if mask is None else self._ended & ~mask
-            self._needs_reset = False
+            info = merge_infos([(self._slices[k], info) for k, (_, info) in results.items()], self.num_envs)
+            self._reset_done(mask)
             np.copyto(self._last_obs, obs)
             return obs, info
 
     def step(self, actions):
         """Step every environment with its row of ``actions``, shape ``(num_envs, action size)``."""
         with self._exclusive("step"):
-            if self._needs_reset:
-                raise RuntimeError("`step()` was called before `reset()`: call `env.reset()` first")
+            self._check_step()
             # checked here, with global env ids in the messages, before any actor steps
             actions = validation.check_actions(actions, self._action_shape)
-            if self.autoreset_mode is AutoresetMode.DISABLED and self._ended.any():
-                raise RuntimeError(
-                    f"environments {np.flatnonzero(self._ended)[:10].tolist()} have ended and `autoreset_mode`"
-                    " is DISABLED: reset them with `env.reset(options={'reset_mask': mask})` before stepping"
-                )
             calls = [(k, self._actors[k].step.remote(actions[sl])) for k, sl in enumerate(self._slices)]
             results = self._gather(calls)
             parts = [results[k] for k in range(len(self._actors))]
             obs = np.concatenate([p[0] for p in parts])
             reward, terminated, truncated = (np.concatenate([p[i] for p in parts]) for i in (1, 2, 3))
-            info = _merge_infos([(sl, p[4]) for sl, p in zip(self._slices, parts)], self.num_envs)
-            if self.autoreset_mode is AutoresetMode.DISABLED:
-                self._ended = terminated | truncated
+            info = merge_infos([(sl, p[4]) for sl, p in zip(self._slices, parts)], self.num_envs)
+            self._step_done(terminated, truncated)
             np.copyto(self._last_obs, obs)
             return obs, reward, terminated, truncated, info
 
@@ -323,7 +240,7 @@ class RayVecEnv(VectorEnv):
                     args = results.pop(-1)
                     self._render_model = args["model"]  # the renderer's context is made for this object
                     self._renderer = BatchRenderer(**args)
-                return self._renderer.render(_join_states(results, owner, self._render_model), "overlay")
+                return self._renderer.render(join_states(results, owner, self._render_model), "overlay")
             first = next(iter(results.values()))
             frames = np.empty((len(ids), *first.shape[1:]), dtype=first.dtype)
             for k, batch in results.items():
@@ -354,22 +271,11 @@ class RayVecEnv(VectorEnv):
         return f"RayVecEnv({len(getattr(self, '_actors', ()))} actors, num_envs={getattr(self, 'num_envs', '?')})"
 
     # -- helpers ---------------------------------------------------------------
-    @contextlib.contextmanager
-    def _exclusive(self, method: str):
-        """Refuse a call while another thread is inside one (as ``MjVecEnv``), or after a failure."""
+    def _check_usable(self) -> None:
         if self.closed:
             raise RuntimeError("this RayVecEnv is closed: create a new one")
         if self._failure is not None:
             raise self._failure
-        if not self._lock.acquire(blocking=False):
-            raise RuntimeError(
-                f"`{method}()` was called while another thread is inside a call of this RayVecEnv:"
-                " an env may be used from one thread at a time"
-            )
-        try:
-            yield
-        finally:
-            self._lock.release()
 
     def _gather(self, calls: list[tuple[int, Any]]) -> dict[int, Any]:
         """``{actor index: result}`` of every call; a dead actor fails the env for good."""
@@ -430,80 +336,6 @@ class RayVecEnv(VectorEnv):
                 ray.kill(actor)
             except (RayActorError, ValueError):
                 pass  # already gone
-
-
-def _actor_options(actor_options: Any, num_actors: int) -> list[dict[str, Any]]:
-    if actor_options is None:
-        actor_options = {"num_cpus": 1}
-    if isinstance(actor_options, dict):
-        per_actor = [dict(actor_options) for _ in range(num_actors)]
-    elif isinstance(actor_options, Sequence) and not isinstance(actor_options, (str, bytes)):
-        if len(actor_options) != num_actors:
-            raise ValueError(
-                f"`actor_options` as a sequence must have one dict per actor ({num_actors}), got {len(actor_options)}"
-            )
-        if not all(isinstance(o, dict) for o in actor_options):
-            raise TypeError("`actor_options` as a sequence must hold dicts")
-        per_actor = [dict(o) for o in actor_options]
-    else:
-        raise TypeError(
-            f"`actor_options` must be a dict, a sequence of dicts or None, got {type(actor_options).__name__}"
-        )
-    for opts in per_actor:
-        for key in ("max_restarts", "max_task_retries"):
-            if opts.get(key, 0) != 0:
-                raise ValueError(
-                    f"`actor_options['{key}']` must be 0 (a RayVecEnv does not restart actors: see"
-                    f" docs/scaling.md), got {opts[key]!r}"
-                )
-        opts["max_restarts"] = 0
-    return per_actor
-
-
-def _join_states(parts: dict[int, RenderState], owner: np.ndarray, model) -> RenderState:
-    """One ``RenderState`` of all rows: row ``j`` from actor ``owner[j]``'s part, in order."""
-    rows = {k: np.flatnonzero(owner == k) for k in parts}
-
-    def join(name: str) -> np.ndarray | None:
-        values = {k: getattr(part, name) for k, part in parts.items()}
-        first = next(iter(values.values()))
-        if first is None:  # act and mocap: absent from the model, so from every part
-            return None
-        out = np.empty((len(owner), *first.shape[1:]), dtype=first.dtype)
-        for k, value in values.items():
-            out[rows[k]] = value
-        return out
-
-    models = None
-    if any(part.models is not None for part in parts.values()):
-        table = [model] * len(owner)  # an actor without per-env models draws with the shared one
-        for k, part in parts.items():
-            for j, row_model in zip(rows[k], part.models or ()):
-                table[j] = row_model
-        models = table.__getitem__
-    return RenderState(model, join("qpos"), join("qvel"), join("act"), join("mocap_pos"), join("mocap_quat"), models)
-
-
-def _merge_infos(parts: list[tuple[slice, dict[str, Any]]], num_envs: int) -> dict[str, Any]:
-    """One vector ``info`` from the actors' ``(envs, info)`` blocks.
-
-    A key missing from a block is zero there (``None`` for object arrays, False for
-    ``_key`` masks), as Gymnasium's ``VectorEnv._add_info`` leaves it.
-    """
-    out: dict[str, Any] = {}
-    keys = list(dict.fromkeys(key for _, info in parts for key in info))
-    for key in keys:
-        present = [(sl, info[key]) for sl, info in parts if key in info]
-        if isinstance(present[0][1], dict):
-            out[key] = _merge_infos(present, num_envs)
-            continue
-        first = np.asarray(present[0][1])
-        shape = (num_envs,) + first.shape[1:]
-        merged = np.full(shape, None, dtype=object) if first.dtype == object else np.zeros(shape, first.dtype)
-        for sl, value in present:
-            merged[sl] = value
-        out[key] = merged
-    return out
 
 
 def make(
