@@ -39,10 +39,15 @@ def autoreset_mode(mode: Any) -> AutoresetMode:
 def exclusive(method):
     """A method that refuses to run while another thread is inside a guarded method of the same env."""
 
+    name = method.__name__
+
     @functools.wraps(method)
     def guarded(self, *args, **kwargs):
-        with self._exclusive(method.__name__):
+        self._acquire(name)  # inline rather than `with self._exclusive()`: a third of the cost per step
+        try:
             return method(self, *args, **kwargs)
+        finally:
+            self._lock.release()
 
     return guarded
 
@@ -69,6 +74,13 @@ class CheckedCalls:
         Serializing would hide a bug (two learners stepping one batch interleave their
         episodes); a non-blocking lock costs well under a microsecond.
         """
+        self._acquire(method)
+        try:
+            yield
+        finally:
+            self._lock.release()
+
+    def _acquire(self, method: str) -> None:
         self._check_usable()
         if not self._lock.acquire(blocking=False):
             raise RuntimeError(
@@ -76,10 +88,6 @@ class CheckedCalls:
                 " an env may be used from one thread at a time; give each thread its own env, or serialize"
                 " the calls with your own lock"
             )
-        try:
-            yield
-        finally:
-            self._lock.release()
 
     def _reset_args(self, seed: Any, options: Any) -> tuple[np.ndarray | None, list, dict]:
         """``(mask or None for all, one seed per env, options)`` of a ``reset`` call, checked."""

@@ -525,3 +525,20 @@ def test_property_a_fault_touches_only_its_env(mode, t, bad, field, value):
         assert np.isfinite(f[0]).all()
         if k == t and not (mode == "next_step" and t == 4):  # step 4 resets every env
             assert f[3][bad] and f[4]["diverged"][bad]
+
+
+
+def test_rejection_sampling_that_never_accepts_raises_naming_the_envs():
+    """`rng.uniform_until` is bounded on the CPU as on MJX: a reset that cannot be drawn raises, it does not hang."""
+    from mjvec.envs.half_cheetah import HalfCheetah
+
+    class Impossible(HalfCheetah):
+        def reset_state(self, xp, rng, init_qpos, init_qvel):
+            draw = rng.uniform_until(lambda one: one.uniform(low=-1, high=1, size=1), lambda xp, x: x[0] > 2)
+            return init_qpos + 0 * draw, init_qvel + 0 * draw
+
+    env = mjvec.make(Impossible(), 3)
+    with pytest.raises(RuntimeError, match=r"accepted none of 10000 candidates for environments \[0, 1, 2\]"):
+        env.reset(seed=0)
+    assert env.diagnostics()["reset_sampling_exhausted"]["env_ids"] == [0, 1, 2]
+    env.close()

@@ -137,7 +137,9 @@ class CpuSimulation:
                 f: np.zeros_like(b) for f, b in bound.items() if not b.flags.writeable and f not in on_demand
             }
         self._bound = bound
-        self.data = types.SimpleNamespace(**{**bound, **self._derived, **self._on_demand})
+        # views of the buffers, as the bound fields are: what a task returns as is gets copied
+        # before it reaches the caller (mjvec.core.ops.NumpyOps.own)
+        self.data = types.SimpleNamespace(**{**bound, **{f: b[...] for f, b in {**self._derived, **self._on_demand}.items()}})
 
     def detach(self, values: dict[str, Any]) -> dict[str, Any]:
         return {k: np.array(v) for k, v in values.items()}
@@ -205,7 +207,7 @@ class CpuSimulation:
             self._save(self._derived, mask)
             self._call(self._batch.forward, mask, errors)
             self._save(self._on_demand, mask)
-        if not errors and not self._warnings.any():
+        if not errors and not np.count_nonzero(self._warnings):
             return None
         return self._faults(errors)
 

@@ -96,7 +96,7 @@ def _merge(ops, info: dict, values: dict, mask) -> None:
             old, old_mask = info[key]
             info[key] = (ops.where(mask, value.astype(old.dtype), old), old_mask | mask)
         else:
-            info[key] = (ops.where(mask, value, xp.zeros_like(value)), mask)
+            info[key] = (ops.masked(mask, value), mask)
 
 
 def _reset_simulations(ops, rules: Rules, ep: Episodes, sim, mask, draw) -> tuple[Episodes, Any]:

@@ -44,7 +44,9 @@ class NumpyOps:
 
     def some(self, mask: np.ndarray | None) -> np.ndarray | None:
         """``mask``, or None when it marks no env."""
-        return mask if mask is not None and mask.any() else None
+        if mask is None or mask is self.everyone:
+            return mask
+        return mask if np.count_nonzero(mask) else None  # count_nonzero: a quarter of any()'s cost
 
     def where(self, mask: np.ndarray, a: Any, b: Any) -> Any:
         """Per env, ``a``'s row where ``mask``, else ``b``'s; over pytrees; new arrays.
@@ -62,6 +64,14 @@ class NumpyOps:
         if np.isscalar(a):
             return tree_map(lambda y: select(a, y), b)
         return tree_map(select, a, b)
+
+    def masked(self, mask: np.ndarray, value: np.ndarray) -> np.ndarray:
+        """A new array: ``value``'s rows where ``mask``, zeros elsewhere (one array, not a tree)."""
+        if mask is self.everyone:
+            return value if value.base is None else value.copy()
+        out = np.zeros_like(value)
+        out[mask] = value[mask]
+        return out
 
     def nonfinite(self, tree: Any) -> np.ndarray | None:
         """``(n,)``: the envs with a NaN or inf in some float leaf of ``tree``; None if none."""
@@ -107,5 +117,9 @@ class NumpyOps:
         return x if x.base is None else x.copy()
 
     def own(self, tree: Any) -> Any:
-        """``tree`` with no leaf that is a view of another array (the simulation's buffers)."""
+        """``tree`` with no leaf that is a view of another array (the simulation's buffers).
+
+        Every field a simulation exposes is a view (``base`` set), so an array that owns its
+        memory is a task's fresh result and is not copied.
+        """
         return tree_map(lambda x: x if isinstance(x, np.ndarray) and x.base is None else np.array(x), tree)

@@ -27,7 +27,7 @@ def gym_info(dense: dict, cast: Callable[[np.ndarray], np.ndarray] = _same) -> d
     """Gymnasium's ``info`` from dense ``{key: (value, mask)}``: the keys some env wrote."""
     info: dict[str, Any] = {}
     for key, (value, mask) in dense.items():
-        if mask.any():
+        if np.count_nonzero(mask):
             info[key] = cast(value)
             info[f"_{key}"] = np.array(mask)
     return info

@@ -44,6 +44,9 @@ class JaxOps:
 
     where = staticmethod(where)
 
+    def masked(self, mask, value: jax.Array) -> jax.Array:
+        return jnp.where(_expand(mask, value.ndim), value, jnp.zeros_like(value))
+
     def nonfinite(self, tree: Any) -> jax.Array:
         out = self.nobody
         for x in leaves(tree):
