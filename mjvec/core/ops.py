@@ -28,6 +28,11 @@ from mjvec.core.tree import leaves, tree_map
 __all__ = ["NumpyOps"]
 
 
+def _rows(mask: np.ndarray, ndim: int) -> np.ndarray:
+    """``mask`` shaped to select whole rows of an ``ndim``-dimensional batched array."""
+    return mask.reshape(mask.shape + (1,) * (ndim - 1)) if ndim > 1 else mask
+
+
 class NumpyOps:
     """The episode rules' primitives on eager NumPy, for ``num_envs`` envs."""
 
@@ -55,23 +60,15 @@ class NumpyOps:
         """
         if mask is self.everyone:
             return tree_map(np.array, a) if not np.isscalar(a) else tree_map(lambda y: np.full_like(y, a), b)
-
-        def select(x, y):
-            out = np.array(y)
-            out[mask] = x if np.ndim(x) == 0 else x[mask]
-            return out
-
         if np.isscalar(a):
-            return tree_map(lambda y: select(a, y), b)
-        return tree_map(select, a, b)
+            return tree_map(lambda y: np.where(_rows(mask, y.ndim), y.dtype.type(a), y), b)
+        return tree_map(lambda x, y: np.where(_rows(mask, y.ndim), x, y), a, b)
 
     def masked(self, mask: np.ndarray, value: np.ndarray) -> np.ndarray:
         """A new array: ``value``'s rows where ``mask``, zeros elsewhere (one array, not a tree)."""
         if mask is self.everyone:
             return value if value.base is None else value.copy()
-        out = np.zeros_like(value)
-        out[mask] = value[mask]
-        return out
+        return np.where(_rows(mask, value.ndim), value, value.dtype.type(0))
 
     def nonfinite(self, tree: Any) -> np.ndarray | None:
         """``(n,)``: the envs with a NaN or inf in some float leaf of ``tree``; None if none."""
