@@ -229,8 +229,9 @@ class MjVecEnv(CheckedCalls, VectorEnv):
             raise RuntimeError("this MjVecEnv is closed: create a new one")
 
     def __repr__(self) -> str:
+        backend = ", ".join(f"{k}={v!r}" for k, v in self._backend.description.items())
         return (
-            f"MjVecEnv({type(self.task).__name__}, num_envs={self.num_envs},"
-            f" backend={self.backend_name!r}, autoreset_mode={self.autoreset_mode.name})"
+            f"MjVecEnv({type(self.task).__name__}, num_envs={self.num_envs}, {backend},"
+            f" autoreset_mode={self.autoreset_mode.name})"
         )
 

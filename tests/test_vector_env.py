@@ -239,3 +239,10 @@ def test_no_time_limit():
     for _ in range(3):
         *_, trunc, _ = env.step(np.zeros((2, 6), np.float32))
         assert not trunc.any()
+
+
+def test_repr_names_the_task_the_backend_and_its_threads():
+    env = mjvec.make("HalfCheetah-v5", 3, nthread=2, autoreset_mode="same_step")
+    assert repr(env) == "MjVecEnv(HalfCheetah, num_envs=3, backend='cpu', nthread=2, autoreset_mode=SAME_STEP)"
+    env.close()
+    assert "backend='cpu'" in repr(env)
