@@ -272,8 +272,8 @@ class CpuSimulation:
         for f, buf in buffers.items():
             if mask is None:
                 np.copyto(buf, self._bound[f])
-            else:
-                buf[mask] = self._bound[f][mask]
+            else:  # a third of the cost of buf[mask] = bound[mask]
+                np.copyto(buf, self._bound[f], where=mask.reshape(mask.shape + (1,) * (buf.ndim - 1)))
 
     def close(self) -> None:
         self._batch = None
