@@ -1,7 +1,9 @@
 """``mjvec.distributed``: ``RayVecEnv`` and ``make`` over Ray actors (the ``ray`` extra).
 
-The code is in ``mjvec.integrations.ray``; this is its public name.
+The code is in ``mjvec.integrations.ray`` (RayVecEnv) and ``ray_make`` (make); this is its public name.
 """
 
-from mjvec.integrations.ray import *  # noqa: F401,F403
-from mjvec.integrations.ray import __all__  # noqa: F401
+from mjvec.integrations.ray import EnvActorDiedError, RayVecEnv
+from mjvec.integrations.ray_make import make
+
+__all__ = ["EnvActorDiedError", "RayVecEnv", "make"]

@@ -22,7 +22,7 @@ __all__ = [
     "did_you_mean",
 ]
 
-RESET_OPTIONS = ("reset_mask",)
+RESET_OPTIONS = ("reset_mask", "state")
 
 
 def did_you_mean(name: str, names: Iterable[str]) -> str:
@@ -148,3 +148,38 @@ def check_seeds(seed: Any, num_envs: int) -> Sequence[int | None]:
     raise TypeError(
         f"`seed` must be an int, a sequence of {num_envs} ints, or None, got {type(seed).__name__}"
     )
+
+
+def check_env_ids(env_ids: Any, num_envs: int, name: str = "env_ids") -> np.ndarray:
+    """``env_ids``: None for every env, or distinct env indices, as an int array in the given order."""
+    if env_ids is None:
+        return np.arange(num_envs)
+    ids = np.asarray(env_ids)
+    if ids.ndim == 0:
+        ids = ids.reshape(1)
+    if ids.dtype == np.bool_ or not np.issubdtype(ids.dtype, np.integer) or ids.ndim != 1:
+        raise TypeError(f"`{name}` must be None or a sequence of env indices (ints), got {env_ids!r}")
+    if ids.size == 0:
+        raise ValueError(f"`{name}` must name at least one env, got none")
+    bad = ids[(ids < 0) | (ids >= num_envs)]
+    if bad.size:
+        raise ValueError(f"`{name}` must be in [0, {num_envs}), got {bad[:10].tolist()}")
+    if np.unique(ids).size != ids.size:
+        raise ValueError(f"`{name}` names an env more than once: {ids.tolist()}")
+    return ids.astype(np.intp)
+
+
+def check_states(state: Any, count: int, size: int, name: str = "state") -> np.ndarray:
+    """Physics states: a finite float array of shape ``(count, size)`` (``env.state_size`` entries each)."""
+    if not isinstance(state, np.ndarray):
+        raise TypeError(f"`{name}` must be a numpy array of shape ({count}, {size}), got {type(state).__name__}")
+    if not np.issubdtype(state.dtype, np.floating):
+        raise TypeError(f"`{name}` must have a float dtype, got {state.dtype}")
+    if state.shape != (count, size):
+        raise ValueError(
+            f"`{name}` must have shape ({count}, {size}): one row of env.state_size = {size} per env, got {state.shape}"
+        )
+    if not np.isfinite(state).all():
+        rows = np.flatnonzero(~np.isfinite(state).all(axis=1))
+        raise ValueError(f"`{name}` must be finite, got NaN or inf in rows {rows[:10].tolist()}")
+    return np.asarray(state, dtype=np.float64)

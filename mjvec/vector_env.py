@@ -150,9 +150,13 @@ class MjVecEnv(CheckedCalls, VectorEnv):
         Seeds as Gymnasium's ``SyncVectorEnv``: an int ``s`` seeds environment ``i``
         with ``s + i``; each environment keeps its own random stream afterwards.
         """
-        mask, seeds, _ = self._reset_args(seed, options)
-        obs, info = self._backend.reset(np.ones(self.num_envs, dtype=np.bool_) if mask is None else mask, seeds)
-        self._reset_done(mask)
+        mask, seeds, options = self._reset_args(seed, options)
+        mask = np.ones(self.num_envs, dtype=np.bool_) if mask is None else mask
+        states = options.get("state")
+        if states is not None:
+            states = validation.check_states(states, int(mask.sum()), self.state_size, "options['state']")
+        obs, info = self._backend.reset(mask, seeds, states)
+        self._reset_done(None if mask.all() else mask)
         return obs, info
 
     @exclusive
@@ -163,6 +167,37 @@ class MjVecEnv(CheckedCalls, VectorEnv):
         obs, reward, terminated, truncated, info = self._backend.step(actions)
         self._step_done(terminated, truncated)
         return obs, reward, terminated, truncated, info
+
+    @property
+    def state_size(self) -> int:
+        """Entries of one env's physics state: ``mujoco.mj_stateSize(model, mjSTATE_INTEGRATION)``."""
+        return self._backend.state_size
+
+    @exclusive
+    def get_state(self, env_ids: Any = None) -> np.ndarray:
+        """``(n, state_size)`` float64: the physics state of the envs ``env_ids`` (all by default), a copy.
+
+        MuJoCo's ``mjSTATE_INTEGRATION`` (time, qpos, qvel, act, the constraint solver's
+        warmstart, controls, applied forces, mocap poses, equality flags, user data): what
+        ``mj_step`` reads, so an env set to it continues bit for bit (docs/state.md). Per-env
+        model parameters (``randomize=``, ``variants=``) are not part of it.
+        """
+        ids = validation.check_env_ids(env_ids, self.num_envs)
+        return np.asarray(self._backend.get_state(ids), dtype=np.float64)
+
+    @exclusive
+    def set_state(self, state: np.ndarray, env_ids: Any = None) -> None:
+        """Set the physics state of the envs ``env_ids`` (all by default), one row of ``state`` each.
+
+        ``mj_forward`` follows, so derived quantities describe the new state; the episodes go
+        on (their step counts and streams are unchanged). To start new episodes from given
+        states, use ``reset(options={"state": state, "reset_mask": mask})``.
+        """
+        if self._needs_reset:
+            raise RuntimeError("`set_state()` needs a first `reset()` of all environments")
+        ids = validation.check_env_ids(env_ids, self.num_envs)
+        state = validation.check_states(state, ids.size, self.state_size)
+        self._backend.set_state(state, ids)
 
     def get_model(self, i: int):
         """Env ``i``'s ``mujoco.MjModel`` as simulated: its drawn parameters or variant.

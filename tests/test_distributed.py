@@ -435,3 +435,25 @@ def test_the_core_imports_neither_ray_nor_jax():
 def test_without_ray_the_error_names_the_extra(import_error_without):
     out = import_error_without("mjvec.distributed", "ray")
     assert 'pip install "mjvec[ray]"' in out, out
+
+
+def test_physics_states_reach_the_actor_holding_each_env(closing):
+    env, ref = _pair(closing, "disabled", env_id="HalfCheetah-v5", max_episode_steps=50)
+    env.reset(seed=0), ref.reset(seed=0)
+    actions = np.random.default_rng(0).uniform(-1, 1, (6, N, 6)).astype(np.float32)
+    for a in actions[:3]:
+        env.step(a), ref.step(a)
+    assert env.state_size == ref.state_size
+    np.testing.assert_array_equal(env.get_state(), ref.get_state())
+    ids = [N - 1, 0]  # one env of each actor, out of order
+    np.testing.assert_array_equal(env.get_state(ids), ref.get_state(ids))
+    states = ref.get_state()[[0, N - 1]]
+    env.set_state(states, env_ids=ids), ref.set_state(states, env_ids=ids)
+    mask = np.zeros(N, dtype=bool)
+    mask[[1, N - 2]] = True
+    options = {"state": ref.get_state([0, 1]), "reset_mask": mask}
+    _assert_same(env.reset(options=options), ref.reset(options=options), "reset from states")
+    for a in actions[3:]:
+        _assert_same(env.step(a), ref.step(a), "after set_state")
+    with pytest.raises(ValueError, match=r"`options\['state'\]` must have shape \(2, "):
+        env.reset(options={"state": ref.get_state(), "reset_mask": mask})

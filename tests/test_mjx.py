@@ -436,3 +436,25 @@ def test_several_devices_split_the_env_axis_and_agree_with_one(ip_env, tmp_path)
     assert devices == "2" and warned == "True"
     ref = [ip_env.reset(seed=3)[0]] + [ip_env.step(a)[0] for a in actions]
     np.testing.assert_allclose(np.load(tmp_path / "obs.npy"), np.stack(ref), rtol=0, atol=1e-6)
+
+
+def test_physics_states_are_the_cpu_backends_and_restore_to_float32_rounding(ip_env):
+    """get_state is laid out as mj_getState's: states pass between the backends, and restoring continues."""
+    cpu = mjvec.make(IP, N, max_episode_steps=25, autoreset_mode="disabled")
+    try:
+        cpu.reset(seed=0)
+        ip_env.reset(seed=0)
+        assert ip_env.state_size == cpu.state_size
+        actions = _actions(cpu.single_action_space, 6, scale=0.2)
+        for a in actions[:3]:
+            cpu.step(a)
+        states = cpu.get_state()
+        obs, _ = ip_env.reset(options={"state": states})  # new episodes from the CPU's states
+        np.testing.assert_allclose(ip_env.get_state(), states, rtol=0, atol=1e-6)
+        np.testing.assert_allclose(obs, cpu.task.observe(np, cpu._backend.sim.data), rtol=0, atol=1e-6)
+        for a in actions[3:]:
+            np.testing.assert_allclose(ip_env.step(a)[0], cpu.step(a)[0], rtol=0, atol=1e-5)
+        ip_env.set_state(states[:2], env_ids=[1, 0])
+        np.testing.assert_allclose(ip_env.get_state([1, 0]), states[:2], rtol=0, atol=1e-6)
+    finally:
+        cpu.close()

@@ -49,6 +49,9 @@ class Simulation(Protocol):
     def set_params(self, mask: Any, values: dict[str, Any]) -> None:
         """New per-env model parameters (``randomize=``) for the masked simulations, before their reset."""
 
+    def reset_to(self, mask: Any, states: Any) -> None:
+        """``mj_resetData``, the given physics states (``mjSTATE_INTEGRATION`` rows), ``mj_forward``."""
+
 
 class Backend(Protocol):
     """What ``MjVecEnv`` calls: whole resets and steps, each one call.
@@ -67,8 +70,21 @@ class Backend(Protocol):
         Raises ``TypeError``/``ValueError`` naming the argument before anything runs.
         """
 
-    def reset(self, mask: np.ndarray, seeds: list[int | None]) -> tuple[Any, dict]:
-        """Reset the masked envs, env ``i`` seeded with ``seeds[i]`` unless None: ``(obs, info)``."""
+    #: entries of one env's physics state (``mujoco.mjtState.mjSTATE_INTEGRATION``)
+    state_size: int
+
+    def reset(self, mask: np.ndarray, seeds: list[int | None], states: np.ndarray | None = None) -> tuple[Any, dict]:
+        """Reset the masked envs, env ``i`` seeded with ``seeds[i]`` unless None: ``(obs, info)``.
+
+        ``states``: one physics state per masked env to start from, instead of the task's
+        reset states.
+        """
+
+    def get_state(self, env_ids: np.ndarray) -> np.ndarray:
+        """``(len(env_ids), state_size)``: the envs' physics states (a copy), enough to continue bit for bit."""
+
+    def set_state(self, state: np.ndarray, env_ids: np.ndarray) -> None:
+        """Set the envs' physics states (``mj_forward`` follows); their episodes go on."""
 
     def step(self, actions: Any) -> tuple[Any, Any, Any, Any, dict]:
         """One vector step, autoreset included: ``(obs, reward, terminated, truncated, info)``."""

@@ -86,6 +86,7 @@ class CpuBackend:
             variants=variants,
         )
         self.nthread = self.sim.nthread
+        self.state_size = self.sim.state_size
         self.description = {"backend": "cpu", "nthread": self.nthread}
         self._ops = NumpyOps(num_envs)
         resample = None if rules.randomization is None else rules.randomization.resample
@@ -103,15 +104,23 @@ class CpuBackend:
         self.actions.check(actions)
         return actions
 
-    def reset(self, mask: np.ndarray, seeds) -> tuple[Any, dict]:
+    def reset(self, mask: np.ndarray, seeds, states: np.ndarray | None = None) -> tuple[Any, dict]:
         reseed, draw = self._seeding.plan(mask, seeds)
         streams = self._episodes.streams
         for i in np.flatnonzero(reseed):
             streams[i], _ = np_random(seeds[i])
         ops = self._ops
         mask = ops.everyone if mask.all() else mask
-        self._episodes, out = episode.reset(ops, self.rules, self._episodes, self.sim, mask, ops.some(draw))
+        self._episodes, out = episode.reset(
+            ops, self.rules, self._episodes, self.sim, mask, ops.some(draw), states
+        )
         return outputs.reset_result(self.rules.task, out)
+
+    def get_state(self, env_ids: np.ndarray) -> np.ndarray:
+        return self.sim.get_state(env_ids)
+
+    def set_state(self, state: np.ndarray, env_ids: np.ndarray) -> None:
+        self.sim.set_state(env_ids, state)
 
     def step(self, actions: np.ndarray) -> tuple[Any, Any, Any, Any, dict]:
         self._episodes, out = episode.step(self._ops, self.rules, self._episodes, self.sim, actions)

@@ -122,6 +122,9 @@ class CpuSimulation:
         if randomization is not None:
             # live (num_envs, ...) per-simulation values of each randomized field
             self._expanded = {f: self._batch.expand(f) for f in randomization.fields}
+        # the physics state rows (mjSTATE_INTEGRATION, warmstart included): what get_state returns
+        self._state = self._batch.state
+        self.state_size = int(self._batch.nstate)
         # occurrences of each mjtWarning per simulation: (num_envs, mjNWARNING), zeroed once read
         self._warnings = self._batch.warning[..., 1]
         bound = {f: self._batch.bind(f) for f in fields}
@@ -267,6 +270,30 @@ class CpuSimulation:
             self._save(self._derived, mask)
             for buf in self._on_demand.values():
                 buf[mask] = 0  # mj_resetData clears them and mj_forward does not compute them
+
+    def reset_to(self, mask: np.ndarray, states: np.ndarray) -> None:
+        """``mj_resetData``, the given state rows (one per masked simulation), ``mj_forward``."""
+        self._batch.reset(mask, stage=mujoco.mjtStage.mjSTAGE_NONE)
+        self._state[mask] = states
+        self._batch.forward(mask)
+        if self._on_demand:
+            self._save(self._derived, mask)
+            for buf in self._on_demand.values():
+                buf[mask] = 0  # as after any reset
+
+    def get_state(self, ids: np.ndarray) -> np.ndarray:
+        """``(len(ids), state_size)`` copies of the simulations' state rows."""
+        return self._state[ids]
+
+    def set_state(self, ids: np.ndarray, states: np.ndarray) -> None:
+        """Write the simulations' state rows, then ``mj_forward`` (on-demand fields at that state)."""
+        self._state[ids] = states
+        mask = np.zeros(self.num_envs, dtype=np.bool_)
+        mask[ids] = True
+        self._batch.forward(mask)
+        if self._on_demand:
+            self._save(self._derived, mask)
+            self._save(self._on_demand, mask)
 
     def _save(self, buffers: dict[str, np.ndarray], mask: np.ndarray | None) -> None:
         for f, buf in buffers.items():

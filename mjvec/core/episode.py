@@ -99,20 +99,25 @@ def _merge(ops, info: dict, values: dict, mask) -> None:
             info[key] = (ops.masked(mask, value), mask)
 
 
-def _reset_simulations(ops, rules: Rules, ep: Episodes, sim, mask, draw) -> tuple[Episodes, Any]:
+def _reset_simulations(ops, rules: Rules, ep: Episodes, sim, mask, draw, states=None) -> tuple[Episodes, Any]:
     """Reset the envs in ``mask``: new model parameters for those in ``draw`` (or None),
-    then the task's reset state, each from the env's own stream."""
+    then the task's reset state, each from the env's own stream, or the given ``states``
+    (physics states, one row per reset env: their streams are not drawn from)."""
     xp, task = ops.xp, rules.task
     streams = ep.streams
     if draw is not None:
         rng = ops.random(streams, draw)
         sim.set_params(draw, rules.randomization.sample(xp, rng))
         streams = ops.commit(streams, rng, draw)
-    rng = ops.random(streams, mask)
-    qpos, qvel = task.reset_state(xp, rng, task.init_qpos, task.init_qvel)
-    sim.reset(mask, qpos, qvel)
-    streams = ops.commit(streams, rng, mask)
-    exhausted = ops.exhausted(rng, mask)
+    exhausted = None
+    if states is None:
+        rng = ops.random(streams, mask)
+        qpos, qvel = task.reset_state(xp, rng, task.init_qpos, task.init_qvel)
+        sim.reset(mask, qpos, qvel)
+        streams = ops.commit(streams, rng, mask)
+        exhausted = ops.exhausted(rng, mask)
+    else:
+        sim.reset_to(mask, states)
     faults = ep.faults
     if exhausted is not None:
         faults = ops.add_counts(faults, {"reset_sampling_exhausted": exhausted})
@@ -138,10 +143,11 @@ def _count_faults(ops, ep: Episodes, faults: Faults | None, obs, stepping) -> tu
     return ops.some(diverged), ep._replace(faults=ops.add_counts(ep.faults, counts))
 
 
-def reset(ops, rules: Rules, ep: Episodes, sim, mask, draw) -> tuple[Episodes, ResetOut]:
+def reset(ops, rules: Rules, ep: Episodes, sim, mask, draw, states=None) -> tuple[Episodes, ResetOut]:
     """Reset the envs in ``mask`` (their streams already seeded); the others keep their
-    state and last observation. ``draw``: the envs that get new model parameters, or None."""
-    ep, exhausted = _reset_simulations(ops, rules, ep, sim, mask, draw)
+    state and last observation. ``draw``: the envs that get new model parameters, or None;
+    ``states``: the physics states to start from instead of the task's reset states."""
+    ep, exhausted = _reset_simulations(ops, rules, ep, sim, mask, draw, states)
     task, xp = rules.task, ops.xp
     obs = ops.where(mask, ops.own(task.observe(xp, sim.data)), ep.last_obs)
     info: dict = {}

@@ -19,9 +19,7 @@ Ray is an extra (``pip install "mjvec[ray]"``); ``import mjvec`` never imports i
 
 from __future__ import annotations
 
-import functools
 import itertools
-import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -38,7 +36,6 @@ except ModuleNotFoundError as e:  # pragma: no cover - exercised only without th
     raise ImportError('mjvec.distributed needs Ray (ray is not installed): pip install "mjvec[ray]"') from e
 
 from mjvec import validation
-from mjvec.registration import make as make_mjvec
 from mjvec.render import BatchRenderer, check_render_call, tile
 from mjvec.integrations.ray_actors import (
     _CLOSE_TIMEOUT_S,
@@ -46,12 +43,13 @@ from mjvec.integrations.ray_actors import (
     RemoteEnvActor,
     options_per_actor,
     join_states,
+    merge_diagnostics,
     merge_infos,
 )
 from mjvec.vector_calls import CheckedCalls
 from mjvec.vector_env import MjVecEnv
 
-__all__ = ["EnvActorDiedError", "RayVecEnv", "make"]
+__all__ = ["EnvActorDiedError", "RayVecEnv"]
 
 
 class RayVecEnv(CheckedCalls, VectorEnv):
@@ -157,6 +155,13 @@ class RayVecEnv(CheckedCalls, VectorEnv):
         """
         with self._exclusive("reset"):
             mask, seeds, options = self._reset_args(seed, options)
+            marked = np.ones(self.num_envs, dtype=np.bool_) if mask is None else mask
+            states = options.get("state")
+            if states is not None:  # one row per reset env, in env order: each actor gets its rows
+                states = validation.check_states(
+                    states, int(marked.sum()), self._described[0]["state_size"], "options['state']"
+                )
+                row = np.cumsum(marked) - 1
             calls = []
             for k, sl in enumerate(self._slices):
                 actor_options = dict(options)
@@ -164,6 +169,8 @@ class RayVecEnv(CheckedCalls, VectorEnv):
                     if not mask[sl].any():
                         continue
                     actor_options["reset_mask"] = mask[sl].copy()
+                if states is not None:
+                    actor_options["state"] = states[row[sl][marked[sl]]]
                 actor_seeds = list(seeds[sl])
                 actor_seed = None if all(s is None for s in actor_seeds) else actor_seeds
                 calls.append((k, self._actors[k].reset.remote(actor_seed, actor_options or None)))
@@ -196,15 +203,7 @@ class RayVecEnv(CheckedCalls, VectorEnv):
         """``MjVecEnv.diagnostics()`` of all actors, with global env ids."""
         with self._exclusive("diagnostics"):
             results = self._gather([(k, actor.diagnostics.remote()) for k, actor in enumerate(self._actors)])
-            out: dict[str, dict[str, Any]] = {}
-            for k in sorted(results):
-                for kind, entry in results[k].items():
-                    merged = out.setdefault(kind, {"count": 0, "env_ids": []})
-                    merged["count"] += entry["count"]
-                    merged["env_ids"] += [self.actor_env_ids[k][i] for i in entry["env_ids"]]
-                    if "message" in entry:
-                        merged.setdefault("message", entry["message"])
-            return out
+            return merge_diagnostics(results, self.actor_env_ids)
 
     def get_model(self, i: int):
         """Env ``i``'s ``mujoco.MjModel`` as simulated (``MjVecEnv.get_model``), from its actor."""
@@ -212,6 +211,32 @@ class RayVecEnv(CheckedCalls, VectorEnv):
             i = validation.check_env_index(i, self.num_envs)
             k = self._actor_of(np.array([i]))[0]
             return self._gather([(k, self._actors[k].get_model.remote(i - self.actor_env_ids[k].start))])[k]
+
+    @property
+    def state_size(self) -> int:
+        """Entries of one env's physics state (``MjVecEnv.state_size``)."""
+        return self._described[0]["state_size"]
+
+    def get_state(self, env_ids: Any = None) -> np.ndarray:
+        """``(n, state_size)``: the physics states of the envs ``env_ids`` (global ids), from their actors."""
+        with self._exclusive("get_state"):
+            ids = validation.check_env_ids(env_ids, self.num_envs)
+            parts = self._by_actor(ids)
+            results = self._gather([(k, self._actors[k].get_state.remote(local)) for k, _, local in parts])
+            out = np.empty((ids.size, self.state_size))
+            for k, rows, _ in parts:
+                out[rows] = results[k]
+            return out
+
+    def set_state(self, state: np.ndarray, env_ids: Any = None) -> None:
+        """Set the physics states of the envs ``env_ids`` (``MjVecEnv.set_state``), each in its actor."""
+        with self._exclusive("set_state"):
+            if self._needs_reset:
+                raise RuntimeError("`set_state()` needs a first `reset()` of all environments")
+            ids = validation.check_env_ids(env_ids, self.num_envs)
+            state = validation.check_states(state, ids.size, self.state_size)
+            parts = self._by_actor(ids)
+            self._gather([(k, self._actors[k].set_state.remote(state[rows], local)) for k, rows, local in parts])
 
     def render(self, *, env_ids: Any = None, layout: str = "frames"):
         """Frames of the environments ``env_ids`` (global ids; all by default), as ``MjVecEnv.render``.
@@ -225,13 +250,9 @@ class RayVecEnv(CheckedCalls, VectorEnv):
                 self.render_mode is not None, self._needs_reset, layout, env_ids, self.num_envs,
                 make_call="mjvec.distributed.make(env_id, num_envs, num_actors=2, render_mode='rgb_array')",
             )
-            owner = self._actor_of(ids)
-            calls = []
-            for k in np.unique(owner).tolist():
-                local = ids[owner == k] - self.actor_env_ids[k].start
-                actor = self._actors[k]
-                calls.append((k, actor.render_state.remote(local) if layout == "overlay" else
-                              actor.render.remote(local, "batch")))
+            parts = self._by_actor(ids)
+            calls = [(k, self._actors[k].render_state.remote(local) if layout == "overlay" else
+                      self._actors[k].render.remote(local, "batch")) for k, _, local in parts]
             if layout == "overlay" and self._renderer is None:
                 calls.append((-1, self._actors[0].renderer_args.remote()))
             results = self._gather(calls)
@@ -240,11 +261,11 @@ class RayVecEnv(CheckedCalls, VectorEnv):
                     args = results.pop(-1)
                     self._render_model = args["model"]  # the renderer's context is made for this object
                     self._renderer = BatchRenderer(**args)
-                return self._renderer.render(join_states(results, owner, self._render_model), "overlay")
+                return self._renderer.render(join_states(results, self._actor_of(ids), self._render_model), "overlay")
             first = next(iter(results.values()))
             frames = np.empty((len(ids), *first.shape[1:]), dtype=first.dtype)
-            for k, batch in results.items():
-                frames[owner == k] = batch
+            for k, rows, _ in parts:
+                frames[rows] = results[k]
             if layout == "batch":
                 return frames
             return tile(frames) if layout == "tiled" else tuple(frames)
@@ -315,6 +336,11 @@ class RayVecEnv(CheckedCalls, VectorEnv):
         """The index of the actor holding each of the (global) env ``ids``."""
         return np.searchsorted(self._starts, ids, side="right") - 1
 
+    def _by_actor(self, ids: np.ndarray) -> list[tuple[int, np.ndarray, np.ndarray]]:
+        """``(actor, rows of ids it holds, their local ids)`` for each actor holding some of ``ids``."""
+        owner = self._actor_of(ids)
+        return [(int(k), owner == k, ids[owner == k] - self.actor_env_ids[k].start) for k in np.unique(owner)]
+
     def _check_alike(self, described: list[dict[str, Any]]) -> None:
         first = described[0]
         for k, d in enumerate(described[1:], start=1):
@@ -337,43 +363,3 @@ class RayVecEnv(CheckedCalls, VectorEnv):
             except (RayActorError, ValueError):
                 pass  # already gone
 
-
-def make(
-    env_id: str,
-    num_envs: int,
-    *,
-    num_actors: int,
-    num_cpus_per_actor: float = 1,
-    actor_options: dict[str, Any] | None = None,
-    start_timeout_s: float | None = 300.0,
-    **make_kwargs: Any,
-) -> RayVecEnv:
-    """A ``RayVecEnv`` of ``num_envs`` copies of a registered task over ``num_actors`` actors.
-
-    The environments are split in contiguous blocks as evenly as possible (the first
-    ``num_envs % num_actors`` actors hold one more). Each actor reserves
-    ``num_cpus_per_actor`` CPUs from Ray and gives its ``MjVecEnv`` as many threads
-    (``nthread``, at least 1; override with ``nthread=``). ``make_kwargs`` go to
-    ``mjvec.make`` (``autoreset_mode``, ``max_episode_steps``, task arguments, ...);
-    ``actor_options`` are Ray's, added to ``num_cpus``; ``start_timeout_s`` as in
-    ``RayVecEnv``.
-    """
-    num_envs = validation.check_num_envs(num_envs)
-    if isinstance(num_actors, bool) or not isinstance(num_actors, (int, np.integer)):
-        raise TypeError(f"`num_actors` must be an int, got {type(num_actors).__name__}")
-    if not 1 <= num_actors <= num_envs:
-        raise ValueError(f"`num_actors` must be between 1 and num_envs ({num_envs}), got {num_actors}")
-    if isinstance(num_cpus_per_actor, bool) or not isinstance(num_cpus_per_actor, (int, float, np.number)):
-        raise TypeError(f"`num_cpus_per_actor` must be a number, got {type(num_cpus_per_actor).__name__}")
-    if not num_cpus_per_actor > 0:
-        raise ValueError(f"`num_cpus_per_actor` must be > 0, got {num_cpus_per_actor}")
-    if actor_options is not None and not isinstance(actor_options, dict):
-        raise TypeError(f"`actor_options` must be a dict or None, got {type(actor_options).__name__}")
-    make_kwargs.setdefault("nthread", max(1, math.floor(num_cpus_per_actor)))
-    sizes = [num_envs // num_actors + (k < num_envs % num_actors) for k in range(num_actors)]
-    env_fns = [functools.partial(make_mjvec, env_id, n, **make_kwargs) for n in sizes]
-    return RayVecEnv(
-        env_fns,
-        actor_options={**(actor_options or {}), "num_cpus": num_cpus_per_actor},
-        start_timeout_s=start_timeout_s,
-    )

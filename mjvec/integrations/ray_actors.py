@@ -14,7 +14,7 @@ import ray
 from mjvec.render import RenderState
 from mjvec.vector_env import MjVecEnv
 
-__all__ = ["EnvActorDiedError", "RemoteEnvActor", "options_per_actor", "join_states", "merge_infos"]
+__all__ = ["EnvActorDiedError", "RemoteEnvActor", "options_per_actor", "join_states", "merge_infos", "merge_diagnostics"]
 
 # how long close() waits for an actor to close its env before killing it anyway
 _CLOSE_TIMEOUT_S = 10.0
@@ -50,6 +50,7 @@ class _EnvActor:
             "single_action_space": env.single_action_space,
             "metadata": env.metadata,
             "render_mode": env.render_mode,
+            "state_size": env.state_size,
             "pid": os.getpid(),
             "node_id": ray.get_runtime_context().get_node_id(),
         }
@@ -65,6 +66,12 @@ class _EnvActor:
 
     def get_model(self, i):
         return self.env.get_model(i)
+
+    def get_state(self, env_ids):
+        return self.env.get_state(env_ids)
+
+    def set_state(self, state, env_ids):
+        return self.env.set_state(state, env_ids)
 
     def render(self, env_ids, layout):
         return self.env.render(env_ids=env_ids, layout=layout)
@@ -163,3 +170,16 @@ def merge_infos(parts: list[tuple[slice, dict[str, Any]]], num_envs: int) -> dic
     return out
 
 
+
+
+def merge_diagnostics(parts: dict[int, dict], actor_env_ids) -> dict[str, dict[str, Any]]:
+    """One ``diagnostics()`` from each actor's (``{actor: {kind: entry}}``), with global env ids."""
+    out: dict[str, dict[str, Any]] = {}
+    for k in sorted(parts):
+        for kind, entry in parts[k].items():
+            merged = out.setdefault(kind, {"count": 0, "env_ids": []})
+            merged["count"] += entry["count"]
+            merged["env_ids"] += [actor_env_ids[k][i] for i in entry["env_ids"]]
+            if "message" in entry:
+                merged.setdefault("message", entry["message"])
+    return out

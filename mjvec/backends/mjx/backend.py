@@ -29,7 +29,7 @@ import numpy as np
 from mjvec import validation
 from mjvec.backends.mjx.devices import env_sharding, warn_cpu_lapack
 from mjvec.backends.mjx.engine import has_field, mjx
-from mjvec.backends.mjx.program import MjxState, Program, vector_reset, vector_step
+from mjvec.backends.mjx.program import MjxState, Program, get_state, set_state, vector_reset, vector_step
 from mjvec.backends.mjx.random import entropy_seeds, seed_keys
 from mjvec.backends.mjx.randomize import check_randomization, nominal_params
 from mjvec.backends.mjx.simulation import BAD_KINDS
@@ -174,6 +174,7 @@ class MjxBackend:
             replicated = jax.sharding.NamedSharding(self.sharding.mesh, jax.sharding.PartitionSpec())
             self.model, self._template = jax.device_put((self.model, self._template), replicated)
             self._state = jax.device_put(self._state, self.sharding)
+        self.state_size = sum(size for _, size in self._program.state_layout)
         count = 1 if self.sharding is None else self.sharding.mesh.size
         self.description = {"backend": "mjx", "impl": "jax", "devices": count}
 
@@ -191,7 +192,7 @@ class MjxBackend:
         self.actions.check(actions)
         return actions
 
-    def reset(self, mask: np.ndarray, seeds) -> tuple[Any, dict]:
+    def reset(self, mask: np.ndarray, seeds, states: np.ndarray | None = None) -> tuple[Any, dict]:
         """Reset the masked envs, env ``i`` reseeded with ``seeds[i]`` when not None.
 
         An env never seeded gets a seed from the OS. Returns ``(obs, info)`` as
@@ -204,10 +205,10 @@ class MjxBackend:
             values[i] = s
         if draw is None:
             draw = np.zeros_like(mask)
-        self._state, out = vector_reset(
-            self._reset_program, self._state, self.model, self._template,
-            *self._put(mask, seed_keys(values), reseed, draw),
-        )
+        arrays = self._put(mask, seed_keys(values), reseed, draw)
+        if states is not None:
+            arrays += self._put(self._dense(mask, states))
+        self._state, out = vector_reset(self._reset_program, self._state, self.model, self._template, *arrays)
         if self.array_type == "jax":
             return out.obs, _jax_info(out.info)
         return outputs.reset_result(self.task, jax.device_get(out), self._obs_dtypes, _host)
@@ -224,6 +225,23 @@ class MjxBackend:
                 info["final_info"], info["_final_info"] = _jax_info(final_info), mask
             return out.obs, out.reward, out.terminated, out.truncated, info
         return outputs.step_result(self.task, jax.device_get(out), self._obs_dtypes, _host)  # the one host copy
+
+    def get_state(self, env_ids: np.ndarray) -> np.ndarray:
+        states = get_state(self._program, self._state.data)
+        return np.asarray(jax.device_get(states[jnp.asarray(env_ids)]), dtype=np.float64)
+
+    def set_state(self, state: np.ndarray, env_ids: np.ndarray) -> None:
+        mask = np.zeros(self.num_envs, dtype=np.bool_)
+        mask[env_ids] = True
+        dense = np.zeros((self.num_envs, self.state_size))
+        dense[env_ids] = state
+        self._state = set_state(self._program, self._state, self.model, self._template, *self._put(mask, dense))
+
+    def _dense(self, mask: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """``(num_envs, ...)``: ``rows`` (one per masked env, in env order) scattered, zeros elsewhere."""
+        dense = np.zeros((self.num_envs, *rows.shape[1:]), dtype=rows.dtype)
+        dense[mask] = rows
+        return dense
 
     def _put(self, *arrays):
         """Per-env inputs on the device(s), split as the state is."""

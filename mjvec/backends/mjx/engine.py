@@ -6,13 +6,16 @@ import contextlib
 import dataclasses
 import io
 
+import jax.numpy as jnp
 import mujoco
 
 with contextlib.redirect_stdout(io.StringIO()):
     # without MuJoCo Warp installed, mjx prints "Failed to import warp" twice
     from mujoco import mjx
 
-__all__ = ["mjx", "DataView", "has_field", "ON_DEMAND_FIELDS", "MAXVAL"]
+__all__ = [
+    "mjx", "DataView", "has_field", "ON_DEMAND_FIELDS", "MAXVAL", "state_layout", "flatten_state", "unflatten_state",
+]
 
 # computed only by mj_rnePostConstraint, as on the CPU (mjvec.backends.cpu_simulation)
 ON_DEMAND_FIELDS = ("cacc", "cfrc_int", "cfrc_ext")
@@ -43,3 +46,47 @@ class DataView:
 def has_field(data, name: str) -> bool:
     public = {f.name for f in dataclasses.fields(type(data))}
     return name in public or hasattr(data._impl, name)
+
+
+# the components of mjSTATE_INTEGRATION in mj_getState's order, as mjx.Data's fields
+_STATE_FIELDS = (
+    ("time", "mjSTATE_TIME"), ("qpos", "mjSTATE_QPOS"), ("qvel", "mjSTATE_QVEL"), ("act", "mjSTATE_ACT"),
+    ("history", "mjSTATE_HISTORY"), ("qacc_warmstart", "mjSTATE_WARMSTART"), ("ctrl", "mjSTATE_CTRL"),
+    ("qfrc_applied", "mjSTATE_QFRC_APPLIED"), ("xfrc_applied", "mjSTATE_XFRC_APPLIED"),
+    ("eq_active", "mjSTATE_EQ_ACTIVE"), ("mocap_pos", "mjSTATE_MOCAP_POS"), ("mocap_quat", "mjSTATE_MOCAP_QUAT"),
+    ("userdata", "mjSTATE_USERDATA"), ("plugin_state", "mjSTATE_PLUGIN"), ("plastic", "mjSTATE_PLASTIC"),
+)
+
+
+def state_layout(model: mujoco.MjModel) -> tuple[tuple[str, int], ...]:
+    """``(field, size)`` of each non-empty component of ``mjSTATE_INTEGRATION``, in its order.
+
+    The MJX backend's states are laid out as ``mujoco.mj_getState``'s, so they are the CPU
+    backend's and can be passed between the two.
+    """
+    layout = []
+    for field, bit in _STATE_FIELDS:
+        size = mujoco.mj_stateSize(model, getattr(mujoco.mjtState, bit))
+        if size:
+            layout.append((field, size))
+    total = mujoco.mj_stateSize(model, mujoco.mjtState.mjSTATE_INTEGRATION)
+    if sum(size for _, size in layout) != total:
+        raise NotImplementedError(f"mjSTATE_INTEGRATION has components the MJX backend does not know: {total}")
+    return tuple(layout)
+
+
+def flatten_state(data, layout):
+    """``(n, nstate)``: the batched ``data``'s physics states."""
+    n = data.qpos.shape[0]
+    dtype = data.qpos.dtype
+    return jnp.concatenate([jnp.reshape(getattr(data, f), (n, -1)).astype(dtype) for f, _ in layout], axis=1)
+
+
+def unflatten_state(data, layout, states):
+    """``data`` with its physics state fields taken from the ``(n, nstate)`` ``states``."""
+    fields, start = {}, 0
+    for f, size in layout:
+        current = getattr(data, f)
+        fields[f] = jnp.reshape(states[:, start : start + size], current.shape).astype(current.dtype)
+        start += size
+    return data.replace(**fields)

@@ -22,13 +22,13 @@ import mujoco
 import numpy as np
 from gymnasium import spaces
 
-from mjvec.backends.mjx.engine import ON_DEMAND_FIELDS
+from mjvec.backends.mjx.engine import ON_DEMAND_FIELDS, flatten_state, state_layout
 from mjvec.backends.mjx.ops import JaxOps, where
 from mjvec.backends.mjx.simulation import MjxSimulation
 from mjvec.core import episode
 from mjvec.core.episode import Episodes, Rules
 
-__all__ = ["MjxState", "Program", "vector_step", "vector_reset", "fingerprint"]
+__all__ = ["MjxState", "Program", "vector_step", "vector_reset", "set_state", "get_state", "fingerprint"]
 
 
 class MjxState(NamedTuple):
@@ -59,6 +59,7 @@ class Program:
         # a task that reads only qpos and qvel needs no mj_forward after a reset: the next
         # mjx.step starts with one, and a forward changes no state (a smaller program)
         self.forward_at_reset = bool(task.fields)
+        self.state_layout = state_layout(task.model)  # physics states as mj_getState's
         self.key = (
             task_fingerprint(task), fingerprint(actions), fingerprint(rules.randomization), derived, num_envs,
             rules.mode and rules.mode.name, rules.max_episode_steps,
@@ -147,15 +148,30 @@ def vector_step(program: Program, state: MjxState, model, template, action):
 
 
 @functools.partial(jax.jit, static_argnums=0, donate_argnums=1)
-def vector_reset(program: Program, state: MjxState, model, template, mask, new_keys, reseed, draw):
+def vector_reset(program: Program, state: MjxState, model, template, mask, new_keys, reseed, draw, states=None):
     """Reset the masked envs, those in ``reseed`` with ``new_keys``: ``(state, episode.ResetOut)``.
 
     The other envs keep their state and their last observation; those in ``draw`` get
-    new model parameters (``randomize=``; ignored without).
+    new model parameters (``randomize=``; ignored without); ``states``: ``(n, nstate)``
+    physics states to start from (rows of the masked envs), or None for the task's.
     """
     sim = MjxSimulation(program, model, template, state.data, state.params)
     ops = JaxOps(program.num_envs)
     episodes = state.episodes._replace(streams=where(reseed, new_keys, state.episodes.streams))
     draw = draw if program.randomization is not None else None
-    episodes, out = episode.reset(ops, program.rules, episodes, sim, mask, draw)
+    episodes, out = episode.reset(ops, program.rules, episodes, sim, mask, draw, states)
     return MjxState(sim.raw, sim.params, episodes), out
+
+
+@functools.partial(jax.jit, static_argnums=0, donate_argnums=1)
+def set_state(program: Program, state: MjxState, model, template, mask, states):
+    """The masked envs' physics states set from ``(n, nstate)`` ``states``, then ``mjx.forward``."""
+    sim = MjxSimulation(program, model, template, state.data, state.params)
+    sim.set_state(mask, states)
+    return state._replace(data=sim.raw)
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def get_state(program: Program, data):
+    """``(n, nstate)``: every env's physics state, laid out as ``mj_getState``'s."""
+    return flatten_state(data, program.state_layout)

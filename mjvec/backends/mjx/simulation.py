@@ -15,7 +15,7 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from mjvec.backends.mjx.engine import MAXVAL, ON_DEMAND_FIELDS, DataView, mjx
+from mjvec.backends.mjx.engine import MAXVAL, ON_DEMAND_FIELDS, DataView, mjx, unflatten_state
 from mjvec.backends.mjx.ops import where
 from mjvec.backends.mjx.randomize import derived_constants, with_params
 from mjvec.core.episode import Faults
@@ -40,6 +40,12 @@ def _batched(fn, model, params: dict):
     if not params:
         return jax.vmap(fn, in_axes=(None, 0))
     return lambda m, data: jax.vmap(lambda p, d: fn(with_params(m, p), d))(params, data)
+
+
+def _post(m, d) -> dict:
+    """The on-demand fields (``mj_rnePostConstraint``) of a forward pass at ``d``'s state."""
+    f = mjx.rne_postconstraint(m, mjx.forward(m, d))
+    return {k: getattr(f._impl, k) for k in ON_DEMAND_FIELDS}
 
 
 class MjxSimulation:
@@ -80,11 +86,7 @@ class MjxSimulation:
         if program.on_demand:
             # as the CPU backend: cfrc_ext (cacc, cfrc_int) from a forward at the new state;
             # the other derived fields stay the last substep's
-            def post(m, d):
-                f = mjx.rne_postconstraint(m, mjx.forward(m, d))
-                return {k: getattr(f._impl, k) for k in ON_DEMAND_FIELDS}
-
-            data = _with_on_demand(data, _batched(post, model, params)(model, data))
+            data = _with_on_demand(data, _batched(_post, model, params)(model, data))
         self.raw = data
         bad = jnp.sum(bad, axis=0, dtype=jnp.int32)
         return Faults(jnp.any(bad > 0, axis=0), dict(zip(BAD_KINDS, bad)))
@@ -104,6 +106,27 @@ class MjxSimulation:
             return where(mask, data, self.raw)
 
         self.raw = lax.cond(jnp.any(mask), fresh, lambda: self.raw)
+
+    def reset_to(self, mask, states) -> None:
+        """``mj_resetData`` (the template), the given ``(n, nstate)`` states where ``mask``, ``mjx.forward``."""
+        program, model, n = self.program, self.model, self.program.num_envs
+
+        def fresh():
+            data = jax.tree.map(lambda x: jnp.broadcast_to(x, (n, *jnp.shape(x))), self.template)
+            data = _batched(mjx.forward, model, self.params)(model, unflatten_state(data, program.state_layout, states))
+            if program.on_demand:
+                data = _with_on_demand(data, {k: jnp.zeros_like(getattr(data._impl, k)) for k in ON_DEMAND_FIELDS})
+            return where(mask, data, self.raw)
+
+        self.raw = lax.cond(jnp.any(mask), fresh, lambda: self.raw)
+
+    def set_state(self, mask, states) -> None:
+        """The given ``(n, nstate)`` states where ``mask``, then ``mjx.forward`` (on-demand fields at that state)."""
+        program, model = self.program, self.model
+        data = _batched(mjx.forward, model, self.params)(model, unflatten_state(self.raw, program.state_layout, states))
+        if program.on_demand:
+            data = _with_on_demand(data, _batched(_post, model, self.params)(model, data))
+        self.raw = where(mask, data, self.raw)
 
     def set_params(self, mask, values: dict[str, Any]) -> None:
         """The drawn parameters (and the constants MuJoCo derives from them) for the masked envs."""
