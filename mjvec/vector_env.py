@@ -199,6 +199,45 @@ class MjVecEnv(CheckedCalls, VectorEnv):
         state = validation.check_states(state, ids.size, self.state_size)
         self._backend.set_state(state, ids)
 
+    @exclusive
+    def rollout(self, actions: np.ndarray, state: np.ndarray | None = None, *, record_state: bool = False):
+        """``T`` steps of every env with the given actions, ``(num_envs, T, action size)``, in one call.
+
+        From the envs' current states, or from ``state`` (one row per env: new episodes, as
+        ``reset(options={"state": state})``). The same numbers as ``T`` calls of ``step`` in
+        DISABLED mode, which the env must be made with. Returns an
+        ``mjvec.core.rollout.RolloutResult``: ``obs`` (a pytree), ``reward``, ``terminated``,
+        ``truncated``, ``valid`` and ``info`` over ``(num_envs, T)``, and ``states``
+        ``(num_envs, T, state_size)`` with ``record_state=True``. An env whose episode ends
+        inside is left ended, as after ``step`` (docs/state.md#rollouts).
+        """
+        if self.autoreset_mode is not AutoresetMode.DISABLED:
+            raise ValueError(
+                "`rollout()` runs T steps without autoreset, as autoreset_mode='disabled' does: make the env with"
+                f" autoreset_mode='disabled' (this one is {self.autoreset_mode.name})"
+            )
+        if state is None:
+            self._check_step()
+        elif self._needs_reset:
+            raise RuntimeError("`rollout()` needs a first `reset()` of all environments")
+        size = self.single_action_space.shape[0]
+        if not isinstance(actions, np.ndarray):
+            raise TypeError(f"`actions` must be a numpy array (num_envs, T, {size}), got {type(actions).__name__}")
+        if actions.ndim != 3 or actions.shape[0] != self.num_envs or actions.shape[2] != size or not actions.shape[1]:
+            raise ValueError(
+                f"`actions` must have shape ({self.num_envs}, T, {size}) (num_envs, steps >= 1, action size),"
+                f" got {actions.shape}"
+            )
+        n, t = actions.shape[:2]
+        flat = validation.check_actions(actions.reshape(n * t, size), (n * t, size))
+        self.action_spec.check(flat)
+        actions = flat.reshape(n, t, size)
+        if state is not None:
+            state = validation.check_states(state, self.num_envs, self.state_size)
+        result = self._backend.rollout(actions, state, bool(record_state))
+        self._ended = np.asarray(result.terminated.any(axis=1) | result.truncated.any(axis=1))
+        return result
+
     def get_model(self, i: int):
         """Env ``i``'s ``mujoco.MjModel`` as simulated: its drawn parameters or variant.
 

@@ -80,6 +80,13 @@ class Backend(Protocol):
         reset states.
         """
 
+    def rollout(self, actions: np.ndarray, start: np.ndarray | None, states: bool) -> Any:
+        """``actions.shape[1]`` steps of every env in one call, no autoreset: an ``mjvec.core.rollout.RolloutResult``.
+
+        ``start``: one physics state per env to begin new episodes from, or None; ``states``:
+        record the state after each step.
+        """
+
     def get_state(self, env_ids: np.ndarray) -> np.ndarray:
         """``(len(env_ids), state_size)``: the envs' physics states (a copy), enough to continue bit for bit."""
 

@@ -18,9 +18,10 @@ from gymnasium.utils.seeding import np_random
 
 from mjvec import validation
 from mjvec.backends.cpu_simulation import CpuSimulation
-from mjvec.core import episode, outputs
+from mjvec.core import episode, outputs, rollout
 from mjvec.core.episode import Episodes, Rules, Seeding
 from mjvec.core.ops import NumpyOps
+from mjvec.core.tree import tree_map
 
 __all__ = ["CpuBackend", "default_nthread"]
 
@@ -115,6 +116,29 @@ class CpuBackend:
             ops, self.rules, self._episodes, self.sim, mask, ops.some(draw), states
         )
         return outputs.reset_result(self.rules.task, out)
+
+    def rollout(self, actions: np.ndarray, start: np.ndarray | None, states: bool) -> rollout.RolloutResult:
+        """T steps of every env in one native call, evaluated at once (``mjvec.core.rollout``)."""
+        self.sim.check_rollout()
+        if start is not None:  # new episodes from the given states, as reset(options={"state": ...})
+            self.reset(np.ones(self.num_envs, dtype=np.bool_), [None] * self.num_envs, start)
+        task, ep = self.rules.task, self._episodes
+        fields = tuple(dict.fromkeys(("qpos", "qvel", *task.fields)))
+        first, records, diverged_at, state_records, faults = self.sim.rollout(actions, fields, states)
+        obs, reward, terminated, truncated, valid, info, ended = rollout.evaluate(
+            task, actions, first, records, ep.elapsed, self.rules.max_episode_steps, diverged_at, ep.last_obs
+        )
+        t = actions.shape[1]
+        last = np.minimum(valid.sum(axis=1), t) - 1
+        counts = {"diverged": diverged_at < t}
+        if faults is not None:
+            counts.update(faults.counts)
+        self._episodes = ep._replace(
+            elapsed=ep.elapsed + t, ended=ended,
+            last_obs=tree_map(lambda x: x[np.arange(self.num_envs), last], obs),
+            faults=self._ops.add_counts(ep.faults, counts),
+        )
+        return rollout.RolloutResult(obs, reward, terminated, truncated, valid, info, state_records)
 
     def get_state(self, env_ids: np.ndarray) -> np.ndarray:
         return self.sim.get_state(env_ids)

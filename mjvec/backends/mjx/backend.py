@@ -226,6 +226,12 @@ class MjxBackend:
             return out.obs, out.reward, out.terminated, out.truncated, info
         return outputs.step_result(self.task, jax.device_get(out), self._obs_dtypes, _host)  # the one host copy
 
+    def rollout(self, actions, start, states: bool):
+        raise NotImplementedError(
+            "`rollout()` is not available on backend='mjx' yet: step in a loop (each step is one jitted call),"
+            " or use backend='cpu', whose rollout is one native call"
+        )
+
     def get_state(self, env_ids: np.ndarray) -> np.ndarray:
         states = get_state(self._program, self._state.data)
         return np.asarray(jax.device_get(states[jnp.asarray(env_ids)]), dtype=np.float64)
