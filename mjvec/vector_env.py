@@ -25,6 +25,7 @@ from mjvec import validation
 from mjvec.actions import ActionSpec
 from mjvec.backends import make_backend
 from mjvec.core.episode import Rules
+from mjvec.env_attributes import EnvAttributes, check_settable, one_value, task_values
 from mjvec.randomize import Randomization
 from mjvec.render import DEFAULT_SIZE, RENDER_MODES, BatchRenderer, check_render_call
 from mjvec.task import Task
@@ -34,7 +35,7 @@ from mjvec.vector_calls import autoreset_mode as as_autoreset_mode
 __all__ = ["MjVecEnv"]
 
 
-class MjVecEnv(CheckedCalls, VectorEnv):
+class MjVecEnv(EnvAttributes, CheckedCalls, VectorEnv):
     """``num_envs`` copies of a MuJoCo task, stepped together.
 
     Args:
@@ -69,6 +70,10 @@ class MjVecEnv(CheckedCalls, VectorEnv):
     Observations, rewards, terminations and truncations are NumPy arrays with a
     leading ``num_envs`` axis; ``info`` is a dict of arrays, each with a boolean
     ``_key`` mask saying which environments it holds a value for.
+
+    ``call``, ``get_attr`` and ``set_attr`` are ``SyncVectorEnv``'s: ``call("render")``
+    renders; ``get_attr(name)`` is one env's spaces, ``model`` (env ``i``'s) or the
+    task's attribute, for every env; ``set_attr`` sets the task's (``mjvec.env_attributes``).
 
     An environment whose simulation diverges is truncated with ``info["diverged"]``
     and reset (docs/reliability.md). An env cannot be pickled: send its constructor
@@ -209,6 +214,18 @@ class MjVecEnv(CheckedCalls, VectorEnv):
             make_call="mjvec.make(env_id, num_envs, render_mode='rgb_array')",
         )
         return self._renderer.render(self._backend.render_state(ids), layout)
+
+    def _call_envs(self, name: str, args: tuple, kwargs: dict) -> tuple:
+        if name == "model":
+            if args or kwargs:
+                raise TypeError("`call('model')` got arguments, but 'model' is a value, not a method")
+            return tuple(self._backend.get_model(i) for i in range(self.num_envs))
+        return task_values(name, self.task, self.num_envs, args, kwargs, "MjVecEnv")
+
+    def _set_envs(self, name: str, values: list) -> None:
+        check_settable(name, self.task, "MjVecEnv")
+        setattr(self.task, name, one_value(name, values, "an MjVecEnv"))
+        self._backend.task_changed()  # a compiled step (MJX) is rebuilt for the new value
 
     @exclusive
     def close_extras(self, **kwargs: Any) -> None:

@@ -247,6 +247,36 @@ def test_render_without_render_mode_says_how_to_ask_for_it(closing):
         env.render()
 
 
+def test_call_get_attr_set_attr_answer_for_every_env_from_its_actor(closing, gl):
+    kwargs = {"render_mode": "rgb_array", "width": 24, "height": 16, "randomize": {"body_mass": mjvec.Uniform(0.5, 2.0)}}
+    env = make("Hopper-v5", N, num_actors=2, **kwargs)  # envs 0..2 | 3..4
+    ref = mjvec.make("Hopper-v5", N, nthread=1, **kwargs)
+    closing(env)
+    closing(ref)
+    env.reset(seed=4)
+    ref.reset(seed=4)
+    for name in ("observation_space", "render_mode", "frame_skip", "reset_noise_scale"):
+        assert env.get_attr(name) == ref.get_attr(name), name
+    for a, b in zip(env.get_attr("model"), ref.get_attr("model")):
+        np.testing.assert_array_equal(a.body_mass, b.body_mass)
+    frames = env.call("render")
+    assert isinstance(frames, tuple) and len(frames) == N
+    for a, b in zip(frames, ref.call("render")):
+        np.testing.assert_array_equal(a, b)
+    # one value per actor's block can be held; the blocks are checked before any actor sets
+    env.set_attr("reset_noise_scale", [0.0, 0.0, 0.0, 0.2, 0.2])
+    assert env.get_attr("reset_noise_scale") == (0.0, 0.0, 0.0, 0.2, 0.2)
+    with pytest.raises(ValueError, match=r"env 3 gets 0\.1, env 4 gets 0\.3; actor 1's MjVecEnv \(envs 3\.\.4\)"):
+        env.set_attr("reset_noise_scale", [0.5, 0.5, 0.5, 0.1, 0.3])
+    assert env.get_attr("reset_noise_scale") == (0.0, 0.0, 0.0, 0.2, 0.2)
+    # an unknown name is refused in the actors with its own type, and the episodes go on
+    with pytest.raises(AttributeError, match="'no_such_thing'"):
+        env.get_attr("no_such_thing")
+    with pytest.raises(AttributeError, match="'frame_skip' is fixed"):
+        env.set_attr("frame_skip", 2)
+    env.step(np.zeros((N, 3)))
+
+
 @pytest.mark.parametrize(("num_cpus", "expected"), [(1, 1), (0.5, 1), (2, 2), (0, "all")])
 def test_an_env_made_in_a_ray_worker_takes_its_reserved_cpus_as_threads(num_cpus, expected):
     """``nthread=None`` in an actor: Ray's CPU reservation (at least 1), not the whole machine."""

@@ -436,3 +436,16 @@ def test_several_devices_split_the_env_axis_and_agree_with_one(ip_env, tmp_path)
     assert devices == "2" and warned == "True"
     ref = [ip_env.reset(seed=3)[0]] + [ip_env.step(a)[0] for a in actions]
     np.testing.assert_allclose(np.load(tmp_path / "obs.npy"), np.stack(ref), rtol=0, atol=1e-6)
+
+
+def test_set_attr_recompiles_the_step_for_the_tasks_new_value():
+    env = mjvec.make(IP, 2, backend="mjx")
+    try:
+        assert env.get_attr("reset_noise_scale") == (0.01, 0.01)
+        assert np.abs(env.reset(seed=0)[0]).max() > 0
+        env.set_attr("reset_noise_scale", 0.0)  # read by the compiled reset: it must be rebuilt
+        np.testing.assert_array_equal(env.reset(seed=0)[0], np.zeros((2, 4)))
+        with pytest.raises(ValueError, match="differ between envs"):
+            env.set_attr("reset_noise_scale", [0.0, 0.1])
+    finally:
+        env.close()

@@ -130,5 +130,8 @@ class CpuBackend:
     def render_state(self, env_ids: np.ndarray):
         return self.sim.render_state(env_ids)
 
+    def task_changed(self) -> None:
+        """Nothing to do: the rules read the task's attributes at every step and reset."""
+
     def close(self) -> None:
         self.sim.close()

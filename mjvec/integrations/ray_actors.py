@@ -66,6 +66,12 @@ class _EnvActor:
     def get_model(self, i):
         return self.env.get_model(i)
 
+    def call(self, name, args, kwargs):
+        return self.env.call(name, *args, **kwargs)
+
+    def set_attr(self, name, values):
+        return self.env.set_attr(name, values)
+
     def render(self, env_ids, layout):
         return self.env.render(env_ids=env_ids, layout=layout)
 

@@ -149,9 +149,8 @@ class MjxBackend:
             raise ValueError(f"`actions` drive fields that mjx.Data does not have: {missing}")
         randomization = self.randomization = rules.randomization
         derived = () if randomization is None else check_randomization(randomization, self.model, task.model)
-        self._program = Program(rules, n, actions, derived)
-        # resets do not depend on the episode rules: one compiled reset for every mode
-        self._reset_program = Program(rules._replace(mode=None, max_episode_steps=None), n, actions, derived)
+        self._derived = derived
+        self._make_programs()
         self._seeding = Seeding(n, None if randomization is None else randomization.resample)
         self._obs_dtypes = tree_map(lambda z: z.dtype, outputs.zeros_of(observation_space))
         last_obs = tree_map(lambda z: jnp.zeros(z.shape, _device_dtype(z.dtype)), outputs.zeros_of(observation_space))
@@ -176,6 +175,13 @@ class MjxBackend:
             self._state = jax.device_put(self._state, self.sharding)
         count = 1 if self.sharding is None else self.sharding.mesh.size
         self.description = {"backend": "mjx", "impl": "jax", "devices": count}
+
+    def _make_programs(self) -> None:
+        """The step and reset programs, keyed by the task's fingerprint (its attributes' values)."""
+        rules, n, actions, derived = self.rules, self.num_envs, self.actions, self._derived
+        self._program = Program(rules, n, actions, derived)
+        # resets do not depend on the episode rules: one compiled reset for every mode
+        self._reset_program = Program(rules._replace(mode=None, max_episode_steps=None), n, actions, derived)
 
     # -- what MjVecEnv calls --------------------------------------------------------
     def check_actions(self, actions: Any):
@@ -267,6 +273,10 @@ class MjxBackend:
 
     def fault_messages(self) -> dict[str, str]:
         return {}
+
+    def task_changed(self) -> None:
+        """A task attribute was set: new programs, compiled for its new value on the next call."""
+        self._make_programs()
 
     def close(self) -> None:
         if self._state is not None:  # diagnostics() still answers after close()
