@@ -75,6 +75,7 @@ def make(
     actions: Any = None,
     randomize: Any = None,
     variants: Any = None,
+    obs_dtype: Any = None,
     array_type: str = "numpy",
     devices: Any = None,
     **task_kwargs: Any,
@@ -88,7 +89,8 @@ def make(
     ``render_mode``, ``width``, ``height``, ``camera_id`` and ``camera_name`` are
     ``MjVecEnv``'s too (docs/rendering.md), and so is ``array_type`` (``"jax"``
     with ``backend="mjx"``: JAX arrays in and out; docs/mjx.md), and so is
-    ``devices`` (the JAX devices ``backend="mjx"`` splits the envs over).
+    ``devices`` (the JAX devices ``backend="mjx"`` splits the envs over), and so is
+    ``obs_dtype`` (``np.float32``: float32 observations and space; rewards stay float64).
     """
     if isinstance(env_id, Task):
         if task_kwargs:
@@ -111,6 +113,7 @@ def make(
         actions=actions,
         randomize=randomize,
         variants=variants,
+        obs_dtype=obs_dtype,
         array_type=array_type,
         devices=devices,
     )

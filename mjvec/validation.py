@@ -19,6 +19,7 @@ __all__ = [
     "check_options",
     "check_num_envs",
     "check_env_index",
+    "check_obs_dtype",
     "did_you_mean",
 ]
 
@@ -148,3 +149,21 @@ def check_seeds(seed: Any, num_envs: int) -> Sequence[int | None]:
     raise TypeError(
         f"`seed` must be an int, a sequence of {num_envs} ints, or None, got {type(seed).__name__}"
     )
+
+
+OBS_DTYPES = (np.float32, np.float64)
+
+
+def check_obs_dtype(obs_dtype: Any) -> np.dtype | None:
+    """``obs_dtype`` as ``np.float32`` or ``np.float64`` (a dtype, a type or its name), or None."""
+    if obs_dtype is None:
+        return None
+    try:
+        dtype = np.dtype(obs_dtype)
+    except TypeError:
+        raise TypeError(
+            f"`obs_dtype` must be np.float32, np.float64 or None, got {type(obs_dtype).__name__} {obs_dtype!r}"
+        ) from None
+    if dtype not in OBS_DTYPES:
+        raise ValueError(f"`obs_dtype` must be np.float32, np.float64 or None, got {dtype}")
+    return dtype

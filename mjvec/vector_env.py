@@ -24,6 +24,7 @@ from gymnasium.vector.utils import batch_space
 from mjvec import validation
 from mjvec.actions import ActionSpec
 from mjvec.backends import make_backend
+from mjvec.core import outputs
 from mjvec.core.episode import Rules
 from mjvec.env_attributes import EnvAttributes, check_settable, one_value, task_values
 from mjvec.randomize import Randomization
@@ -59,6 +60,9 @@ class MjVecEnv(EnvAttributes, CheckedCalls, VectorEnv):
         ``mjvec.Randomization`` (docs/randomization.md).
       variants: ``f(spec, i)`` edits a copy of the task's ``MjSpec`` for env ``i``:
         per-env compiled models, which must share MjData's layout.
+      obs_dtype: ``np.float32`` (or ``np.float64``): the observation space's float
+        Boxes and every observation (reset, step, ``final_obs``) in that dtype; None
+        (default) keeps the task's, bit for bit. Rewards stay float64.
       array_type: ``"numpy"`` (default) or, with ``backend="mjx"``, ``"jax"``: JAX
         arrays out (and in) with no host copy; ``info`` then has every key the step
         can write, each with its ``_key`` mask, and SAME_STEP's ``final_obs`` is one
@@ -97,6 +101,7 @@ class MjVecEnv(EnvAttributes, CheckedCalls, VectorEnv):
         actions: ActionSpec | None = None,
         randomize: Randomization | Mapping[str, Any] | None = None,
         variants: Callable[[Any, int], Any] | None = None,
+        obs_dtype: Any = None,
         array_type: str = "numpy",
         devices: Any = None,
     ):
@@ -133,15 +138,17 @@ class MjVecEnv(EnvAttributes, CheckedCalls, VectorEnv):
         if variants is not None and not callable(variants):
             raise TypeError(f"`variants` must be a function (spec, env index) -> None, got {type(variants).__name__}")
 
-        self.single_observation_space = task.single_observation_space
+        obs_dtype = validation.check_obs_dtype(obs_dtype)
+        self.single_observation_space = outputs.as_obs_dtype(task.single_observation_space, obs_dtype)
         self.single_action_space = self.action_spec.space
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
         self.action_space = batch_space(self.single_action_space, self.num_envs)
 
         rules = Rules(task, self.autoreset_mode, max_episode_steps, self._randomization)
         self._backend = make_backend(
-            backend, rules, self.num_envs, self.observation_space, array_type=array_type, nthread=nthread,
-            variants=variants, devices=devices, actions=self.action_spec,
+            backend, rules, self.num_envs, batch_space(task.single_observation_space, self.num_envs),
+            array_type=array_type, nthread=nthread, variants=variants, devices=devices, actions=self.action_spec,
+            obs_dtypes=None if obs_dtype is None else outputs.obs_dtypes(self.observation_space),
         )
         self.backend_name = backend
         self._init_calls()

@@ -277,6 +277,17 @@ def test_call_get_attr_set_attr_answer_for_every_env_from_its_actor(closing, gl)
     env.step(np.zeros((N, 3)))
 
 
+def test_obs_dtype_float32_through_the_actors(closing):
+    env, ref = make("Hopper-v5", N, num_actors=2, obs_dtype=np.float32), mjvec.make("Hopper-v5", N, obs_dtype=np.float32)
+    closing(env)
+    closing(ref)
+    assert env.observation_space == ref.observation_space and env.observation_space.dtype == np.float32
+    _assert_same(env.reset(seed=1), ref.reset(seed=1))
+    obs = env.step(np.zeros((N, 3)))[0]
+    assert obs.dtype == np.float32
+    np.testing.assert_array_equal(obs, ref.step(np.zeros((N, 3)))[0])
+
+
 @pytest.mark.parametrize(("num_cpus", "expected"), [(1, 1), (0.5, 1), (2, 2), (0, "all")])
 def test_an_env_made_in_a_ray_worker_takes_its_reserved_cpus_as_threads(num_cpus, expected):
     """``nthread=None`` in an actor: Ray's CPU reservation (at least 1), not the whole machine."""

@@ -449,3 +449,25 @@ def test_set_attr_recompiles_the_step_for_the_tasks_new_value():
             env.set_attr("reset_noise_scale", [0.0, 0.1])
     finally:
         env.close()
+
+
+def test_obs_dtype_float32_on_mjx_as_on_the_cpu():
+    kwargs = {"backend": "mjx", "autoreset_mode": "same_step", "max_episode_steps": 3}
+    ours, ref = mjvec.make(IP, 2, obs_dtype=np.float32, **kwargs), mjvec.make(IP, 2, **kwargs)
+    try:
+        assert ours.single_observation_space.dtype == ours.observation_space.dtype == np.float32
+        o32, o64 = ours.reset(seed=0)[0], ref.reset(seed=0)[0]
+        assert o32.dtype == np.float32
+        np.testing.assert_array_equal(o32, o64.astype(np.float32))
+        for a in _actions(ours.single_action_space, 3, n=2, scale=0.1):
+            (o32, r32, *_, i32), (o64, r64, *_, i64) = ours.step(a), ref.step(a)
+            assert o32.dtype == np.float32 and r32.dtype == np.float64
+            np.testing.assert_array_equal(o32, o64.astype(np.float32))
+            np.testing.assert_array_equal(r32, r64)
+        assert i32["_final_obs"].all()  # step 3: both envs truncated, if not ended before
+        for x, y in zip(i32["final_obs"], i64["final_obs"]):
+            assert x.dtype == np.float32
+            np.testing.assert_array_equal(x, y.astype(np.float32))
+    finally:
+        ours.close()
+        ref.close()

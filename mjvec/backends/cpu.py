@@ -65,16 +65,17 @@ class CpuBackend:
       rules: the episode rules' static part (task, autoreset mode, time limit,
         randomization).
       num_envs: number of environments.
-      observation_space: the batched observation space (the shape of ``last_obs``).
+      observation_space: the task's batched observation space (the shape of ``last_obs``).
       nthread: threads of the batch; None for every CPU this process may use (in a
         Ray worker, the CPUs Ray reserved for it).
       actions: the bound ``ActionSpec``; randomization, variants: as ``MjVecEnv``'s.
+      obs_dtypes: the observations' dtypes for the caller (``obs_dtype=``), or None for the task's.
     """
 
     array_type = "numpy"
 
     def __init__(self, rules: Rules, num_envs: int, observation_space, *, nthread: int | None = None,
-                 actions=None, variants=None):
+                 actions=None, variants=None, obs_dtypes=None):
         if nthread is None:
             nthread = default_nthread()
         nthread = validation.check_positive_int(nthread, "nthread", none_ok=True)
@@ -88,6 +89,7 @@ class CpuBackend:
         self.nthread = self.sim.nthread
         self.description = {"backend": "cpu", "nthread": self.nthread}
         self._ops = NumpyOps(num_envs)
+        self._obs_dtypes = obs_dtypes
         resample = None if rules.randomization is None else rules.randomization.resample
         self._seeding = Seeding(num_envs, resample)
         self._episodes = Episodes(
@@ -111,11 +113,11 @@ class CpuBackend:
         ops = self._ops
         mask = ops.everyone if mask.all() else mask
         self._episodes, out = episode.reset(ops, self.rules, self._episodes, self.sim, mask, ops.some(draw))
-        return outputs.reset_result(self.rules.task, out)
+        return outputs.reset_result(self.rules.task, out, self._obs_dtypes)
 
     def step(self, actions: np.ndarray) -> tuple[Any, Any, Any, Any, dict]:
         self._episodes, out = episode.step(self._ops, self.rules, self._episodes, self.sim, actions)
-        return outputs.step_result(self.rules.task, out)
+        return outputs.step_result(self.rules.task, out, self._obs_dtypes)
 
     def fault_counts(self) -> dict[str, np.ndarray]:
         return dict(self._episodes.faults)

@@ -119,20 +119,22 @@ class MjxBackend:
       rules: the episode rules' static part (task, autoreset mode, time limit,
         randomization).
       num_envs: number of environments.
-      observation_space: the batched observation space.
+      observation_space: the task's batched observation space.
       array_type: ``"numpy"`` (host arrays in the CPU backend's dtypes) or ``"jax"``
         (device arrays in JAX's dtypes, float32 unless ``jax_enable_x64``; no host
         copy, no sync).
       actions: the bound ``ActionSpec``.
       devices: the local JAX devices to split the env axis over: None for all of them,
         a count ``k`` for the first ``k``, or a sequence of ``jax.Device``.
+      obs_dtypes: the observations' dtypes for the caller (``obs_dtype=``, also JAX arrays
+        out), or None: the task's (JAX's own with ``array_type="jax"``).
 
     Raises:
       UnsupportedFeatureError: the model uses a feature MJX lacks.
     """
 
     def __init__(self, rules: Rules, num_envs: int, observation_space, *, array_type: str = "numpy",
-                 actions=None, devices: Any = None):
+                 actions=None, devices: Any = None, obs_dtypes: Any = None):
         task = rules.task
         self.rules = rules
         self.task = task
@@ -152,7 +154,8 @@ class MjxBackend:
         self._derived = derived
         self._make_programs()
         self._seeding = Seeding(n, None if randomization is None else randomization.resample)
-        self._obs_dtypes = tree_map(lambda z: z.dtype, outputs.zeros_of(observation_space))
+        self._cast_jax = obs_dtypes is not None  # JAX arrays out keep JAX's dtypes unless asked
+        self._obs_dtypes = outputs.obs_dtypes(observation_space) if obs_dtypes is None else obs_dtypes
         last_obs = tree_map(lambda z: jnp.zeros(z.shape, _device_dtype(z.dtype)), outputs.zeros_of(observation_space))
         self._state = MjxState(
             data=jax.tree.map(lambda x: jnp.array(jnp.broadcast_to(x, (n, *x.shape))), self._template),
@@ -215,7 +218,7 @@ class MjxBackend:
             *self._put(mask, seed_keys(values), reseed, draw),
         )
         if self.array_type == "jax":
-            return out.obs, _jax_info(out.info)
+            return self._jax_obs(out.obs), _jax_info(out.info)
         return outputs.reset_result(self.task, jax.device_get(out), self._obs_dtypes, _host)
 
     def step(self, actions) -> tuple[Any, Any, Any, Any, dict]:
@@ -226,10 +229,16 @@ class MjxBackend:
             info = _jax_info(out.info)
             if out.final is not None:
                 final_obs, mask, final_info = out.final
-                info["final_obs"], info["_final_obs"] = final_obs, mask
+                info["final_obs"], info["_final_obs"] = self._jax_obs(final_obs), mask
                 info["final_info"], info["_final_info"] = _jax_info(final_info), mask
-            return out.obs, out.reward, out.terminated, out.truncated, info
+            return self._jax_obs(out.obs), out.reward, out.terminated, out.truncated, info
         return outputs.step_result(self.task, jax.device_get(out), self._obs_dtypes, _host)  # the one host copy
+
+    def _jax_obs(self, obs):
+        """Device observations in ``obs_dtype`` when one was asked for."""
+        if not self._cast_jax:
+            return obs
+        return tree_map(lambda x, dtype: x if x.dtype == dtype else x.astype(dtype), obs, self._obs_dtypes)
 
     def _put(self, *arrays):
         """Per-env inputs on the device(s), split as the state is."""
