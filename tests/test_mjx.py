@@ -222,10 +222,12 @@ def test_array_type_jax_returns_device_arrays_and_takes_jax_actions(ip_env):
 
 
 def test_bad_backend_options_raise_clear_errors():
-    with pytest.raises(ValueError, match="array_type.*'numpy' with backend='cpu'"):
+    with pytest.raises(ValueError, match="array_type.*'numpy' or 'torch' with backend='cpu', got 'jax'.*backend='mjx'"):
         mjvec.make(IP, 2, array_type="jax")
-    with pytest.raises(ValueError, match="array_type.*one of"):
+    with pytest.raises(ValueError, match="array_type.*'numpy' or 'jax' with backend='mjx', got 'torch'.*backend='cpu'"):
         mjvec.make(IP, 2, backend="mjx", array_type="torch")
+    with pytest.raises(ValueError, match="array_type.*one of.*did you mean 'torch'"):
+        mjvec.make(IP, 2, backend="mjx", array_type="torh")
     with pytest.raises(ValueError, match="nthread"):
         mjvec.make(IP, 2, backend="mjx", nthread=2)
     with pytest.raises(ValueError, match="did you mean 'mjx'"):

@@ -15,7 +15,7 @@ __all__ = ["Backend", "make_backend", "BACKENDS", "ARRAY_TYPES"]
 
 BACKENDS = ("cpu", "mjx")
 #: what ``array_type`` each backend can hand out
-ARRAY_TYPES = {"cpu": ("numpy",), "mjx": ("numpy", "jax")}
+ARRAY_TYPES = {"cpu": ("numpy", "torch"), "mjx": ("numpy", "jax")}
 # the options only one backend has, and why the other cannot honour them
 _ONLY = {
     "nthread": ("cpu", "`nthread` sets the CPU backend's threads; backend='mjx' runs on JAX's devices"),
@@ -68,7 +68,7 @@ def make_backend(name: str, rules, num_envs: int, observation_space, *, array_ty
         from mjvec.backends.cpu import CpuBackend
 
         return CpuBackend(rules, num_envs, observation_space, nthread=nthread, actions=actions, variants=variants,
-                          obs_dtypes=obs_dtypes)
+                          obs_dtypes=obs_dtypes, array_type=array_type)
     try:
         from mjvec.backends.mjx import MjxBackend
     except ImportError as e:

@@ -21,6 +21,7 @@ from mjvec.backends.cpu_simulation import CpuSimulation
 from mjvec.core import episode, outputs
 from mjvec.core.episode import Episodes, Rules, Seeding
 from mjvec.core.ops import NumpyOps
+from mjvec.core.torch_arrays import TorchArrays
 
 __all__ = ["CpuBackend", "default_nthread"]
 
@@ -70,12 +71,12 @@ class CpuBackend:
         Ray worker, the CPUs Ray reserved for it).
       actions: the bound ``ActionSpec``; randomization, variants: as ``MjVecEnv``'s.
       obs_dtypes: the observations' dtypes for the caller (``obs_dtype=``), or None for the task's.
+      array_type: ``"numpy"``, or ``"torch"``: the same arrays as torch tensors sharing
+        their memory (``torch.from_numpy``); torch tensors are taken as actions too.
     """
 
-    array_type = "numpy"
-
     def __init__(self, rules: Rules, num_envs: int, observation_space, *, nthread: int | None = None,
-                 actions=None, variants=None, obs_dtypes=None):
+                 actions=None, variants=None, obs_dtypes=None, array_type: str = "numpy"):
         if nthread is None:
             nthread = default_nthread()
         nthread = validation.check_positive_int(nthread, "nthread", none_ok=True)
@@ -90,6 +91,8 @@ class CpuBackend:
         self.description = {"backend": "cpu", "nthread": self.nthread}
         self._ops = NumpyOps(num_envs)
         self._obs_dtypes = obs_dtypes
+        self.array_type = array_type
+        self._torch = TorchArrays() if array_type == "torch" else None
         resample = None if rules.randomization is None else rules.randomization.resample
         self._seeding = Seeding(num_envs, resample)
         self._episodes = Episodes(
@@ -101,6 +104,8 @@ class CpuBackend:
         )
 
     def check_actions(self, actions: Any) -> np.ndarray:
+        if self._torch is not None:
+            actions = self._torch.actions(actions)
         actions = validation.check_actions(actions, (self.num_envs, *self.actions.space.shape))
         self.actions.check(actions)
         return actions
@@ -113,11 +118,13 @@ class CpuBackend:
         ops = self._ops
         mask = ops.everyone if mask.all() else mask
         self._episodes, out = episode.reset(ops, self.rules, self._episodes, self.sim, mask, ops.some(draw))
-        return outputs.reset_result(self.rules.task, out, self._obs_dtypes)
+        result = outputs.reset_result(self.rules.task, out, self._obs_dtypes)
+        return result if self._torch is None else self._torch.tensors(result)
 
     def step(self, actions: np.ndarray) -> tuple[Any, Any, Any, Any, dict]:
         self._episodes, out = episode.step(self._ops, self.rules, self._episodes, self.sim, actions)
-        return outputs.step_result(self.rules.task, out, self._obs_dtypes)
+        result = outputs.step_result(self.rules.task, out, self._obs_dtypes)
+        return result if self._torch is None else self._torch.tensors(result)
 
     def fault_counts(self) -> dict[str, np.ndarray]:
         return dict(self._episodes.faults)
