@@ -88,8 +88,8 @@ def make(
     (``mjvec.ActionSpec``), per-env model parameters, per-env compiled models.
     ``render_mode``, ``width``, ``height``, ``camera_id`` and ``camera_name`` are
     ``MjVecEnv``'s too (docs/rendering.md), and so is ``array_type`` (``"jax"``
-    with ``backend="mjx"``: JAX arrays in and out, docs/mjx.md; ``"torch"`` on the
-    CPU: torch tensors in and out, docs/integrations.md), and so is
+    with ``backend="mjx"``: JAX arrays in and out, docs/mjx.md; ``"torch"``: torch
+    tensors in and out, docs/integrations.md), and so is
     ``devices`` (the JAX devices ``backend="mjx"`` splits the envs over), and so is
     ``obs_dtype`` (``np.float32``: float32 observations and space; rewards stay float64).
     """

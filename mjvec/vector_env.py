@@ -66,8 +66,9 @@ class MjVecEnv(EnvAttributes, CheckedCalls, VectorEnv):
       array_type: ``"numpy"`` (default) or, with ``backend="mjx"``, ``"jax"``: JAX
         arrays out (and in) with no host copy; ``info`` then has every key the step
         can write, each with its ``_key`` mask, and SAME_STEP's ``final_obs`` is one
-        dense array (docs/mjx.md). With ``backend="cpu"``, ``"torch"``: the NumPy
-        outputs as torch tensors on the same memory, and tensors taken as actions.
+        dense array (docs/mjx.md). ``"torch"``: torch tensors in and out, with no
+        copy: on the CPU, on the NumPy outputs' memory; on MJX, the JAX outputs through
+        DLPack (docs/integrations.md).
       devices: with ``backend="mjx"``, the local JAX devices the env axis is split
         over: None (default) for all of them, a count ``k`` for the first ``k``, or a
         sequence of ``jax.Device`` (docs/mjx.md#several-devices).

@@ -91,11 +91,6 @@ def test_actions_may_be_tensors_or_arrays_and_are_checked():
         env.close()
 
 
-def test_torch_is_refused_where_it_cannot_be_given():
-    with pytest.raises(ValueError, match=r"`array_type` must be 'numpy' or 'jax' with backend='mjx', got 'torch'"):
-        mjvec.make("InvertedPendulum-v5", 2, backend="mjx", array_type="torch")
-
-
 def test_without_torch_the_error_names_the_extra_and_numpy_envs_never_import_it():
     code = (
         "import sys\n"

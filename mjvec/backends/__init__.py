@@ -15,7 +15,7 @@ __all__ = ["Backend", "make_backend", "BACKENDS", "ARRAY_TYPES"]
 
 BACKENDS = ("cpu", "mjx")
 #: what ``array_type`` each backend can hand out
-ARRAY_TYPES = {"cpu": ("numpy", "torch"), "mjx": ("numpy", "jax")}
+ARRAY_TYPES = {"cpu": ("numpy", "torch"), "mjx": ("numpy", "jax", "torch")}
 # the options only one backend has, and why the other cannot honour them
 _ONLY = {
     "nthread": ("cpu", "`nthread` sets the CPU backend's threads; backend='mjx' runs on JAX's devices"),

@@ -1,10 +1,12 @@
-"""``array_type="torch"`` on host arrays: the caller's NumPy outputs as torch tensors, no copy.
+"""``array_type="torch"``: the caller's outputs as torch tensors, with no copy.
 
-Each output array becomes ``torch.from_numpy`` of it (the same memory: the arrays are
-already the caller's own); ``info`` is converted key by key, ``final_obs`` stays an
-object array (one entry per env, None where no episode ended) whose entries are
-tensors. Actions may come as tensors, on any device: they are read as NumPy (a CPU
-tensor without a copy). torch is an extra, imported here when first asked for.
+Host arrays (the CPU backend) become ``torch.from_numpy`` of them (the same memory:
+the arrays are already the caller's own); ``info`` is converted key by key,
+``final_obs`` stays an object array (one entry per env, None where no episode ended)
+whose entries are tensors. Device arrays (MJX) become ``torch.from_dlpack`` of them,
+on their device. Actions may come as tensors: read as NumPy (a CPU tensor without a
+copy), or, on a GPU, taken by JAX through DLPack. torch is an extra, imported here
+when first asked for.
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ class TorchArrays:
 
     def tensors(self, x: Any) -> Any:
         """``x`` (an array, a dict, a tuple of them) with every numeric array as a tensor on its memory."""
+        if hasattr(x, "__dlpack__") and not isinstance(x, (np.ndarray, self.torch.Tensor)):  # a jax.Array
+            return self.torch.from_dlpack(x)
         if isinstance(x, np.ndarray):
             if x.dtype == object:
                 out = np.empty(x.shape, dtype=object)
@@ -48,8 +52,15 @@ class TorchArrays:
             return tuple(self.tensors(value) for value in x)
         return x
 
-    def actions(self, actions: Any) -> Any:
-        """A tensor of actions as a NumPy array (the tensor's memory when it is on the CPU); others as they are."""
+    def actions(self, actions: Any, device_from_dlpack=None) -> Any:
+        """A tensor of actions as a NumPy array (the tensor's memory when it is on the CPU); others as they are.
+
+        ``device_from_dlpack`` (e.g. ``jax.dlpack.from_dlpack``) takes a tensor that is on a
+        GPU without leaving it.
+        """
         if isinstance(actions, self.torch.Tensor):
-            return actions.detach().cpu().resolve_conj().resolve_neg().numpy()
+            actions = actions.detach()
+            if device_from_dlpack is not None and actions.device.type != "cpu":
+                return device_from_dlpack(actions.contiguous())
+            return actions.cpu().resolve_conj().resolve_neg().numpy()
         return actions
