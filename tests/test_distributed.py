@@ -358,6 +358,8 @@ def test_an_error_inside_an_actor_keeps_its_type_and_requires_a_reset(closing):
     env.close()  # its actors hold both CPUs
     with pytest.raises(ValueError, match="is not an mjvec task"):  # raised in the actor, type kept
         make("HalfCheeta-v5", 2, num_actors=1)
+    with pytest.raises(ValueError, match="array_type='numpy'.*got array_type='torch'"):
+        make("HalfCheetah-v5", 2, num_actors=1, array_type="torch")
 
 
 def test_actors_that_cannot_be_placed_time_out_with_the_resources_named(closing):

@@ -43,6 +43,12 @@ class _EnvActor:
             if hasattr(env, "close"):
                 env.close()
             raise TypeError(f"each of `env_fns` must return an mjvec.MjVecEnv, got {type(env).__name__}")
+        if env._backend.array_type != "numpy":  # the driver joins the actors' NumPy arrays
+            env.close()
+            raise ValueError(
+                f"each of `env_fns` must return an env with array_type='numpy' (a RayVecEnv joins NumPy"
+                f" arrays), got array_type={env._backend.array_type!r}"
+            )
         self.env = env
         return {
             "num_envs": env.num_envs,
