@@ -1,4 +1,9 @@
-"""The task catalog as data, registered with Gymnasium on ``import mjvec``."""
+"""The task catalog as data, registered with Gymnasium on ``import mjvec``.
+
+Each task is ``mjvec/<name>``: ``gym.make_vec`` gives an ``MjVecEnv`` (the
+``vector_entry_point``), ``gym.make`` one mjvec env behind ``gym.Env`` (``MjEnv``),
+both with the registered ``max_episode_steps``.
+"""
 
 from __future__ import annotations
 
@@ -11,10 +16,11 @@ import gymnasium
 from mjvec import validation
 from mjvec.envs import TASKS, TaskEntry
 from mjvec.render import DEFAULT_SIZE
+from mjvec.single_env import MjEnv
 from mjvec.task import Task
 from mjvec.vector_env import MjVecEnv
 
-__all__ = ["TASKS", "register_all", "make", "make_task", "NAMESPACE"]
+__all__ = ["TASKS", "register_all", "make", "make_env", "make_task", "NAMESPACE"]
 
 NAMESPACE = "mjvec"
 
@@ -69,6 +75,7 @@ def make(
     actions: Any = None,
     randomize: Any = None,
     variants: Any = None,
+    obs_dtype: Any = None,
     array_type: str = "numpy",
     devices: Any = None,
     **task_kwargs: Any,
@@ -81,8 +88,10 @@ def make(
     (``mjvec.ActionSpec``), per-env model parameters, per-env compiled models.
     ``render_mode``, ``width``, ``height``, ``camera_id`` and ``camera_name`` are
     ``MjVecEnv``'s too (docs/rendering.md), and so is ``array_type`` (``"jax"``
-    with ``backend="mjx"``: JAX arrays in and out; docs/mjx.md), and so is
-    ``devices`` (the JAX devices ``backend="mjx"`` splits the envs over).
+    with ``backend="mjx"``: JAX arrays in and out, docs/mjx.md; ``"torch"``: torch
+    tensors in and out, docs/integrations.md), and so is
+    ``devices`` (the JAX devices ``backend="mjx"`` splits the envs over), and so is
+    ``obs_dtype`` (``np.float32``: float32 observations and space; rewards stay float64).
     """
     if isinstance(env_id, Task):
         if task_kwargs:
@@ -105,6 +114,7 @@ def make(
         actions=actions,
         randomize=randomize,
         variants=variants,
+        obs_dtype=obs_dtype,
         array_type=array_type,
         devices=devices,
     )
@@ -118,11 +128,41 @@ def register_all() -> None:
             continue
         gymnasium.register(
             id=env_id,
-            # single envs are Gymnasium's own reference envs; batches are ours
-            entry_point=entry.reference,
+            entry_point=_entry_point(entry.name),
             vector_entry_point=_vector_entry_point(entry.name),
             max_episode_steps=entry.max_episode_steps,
         )
+
+
+#: ``mjvec.make``'s options that make a batch, not one env
+_VECTOR_ONLY = ("num_envs", "autoreset_mode", "max_episode_steps")
+
+
+def make_env(env_id: str | Task, *, nthread: int | None = 1, **kwargs: Any) -> MjEnv:
+    """One env of a registered task (or a ``Task``) as a ``gym.Env``: what ``gym.make("mjvec/...")`` gives.
+
+    ``kwargs`` are ``mjvec.make``'s (``backend``, ``render_mode``, ``actions``,
+    ``randomize``, ...) and the task's own. No time limit of its own: ``gym.make``
+    wraps it in ``TimeLimit`` with the registered ``max_episode_steps``.
+    """
+    for name in _VECTOR_ONLY:
+        if name in kwargs:
+            raise TypeError(
+                f"`{name}` is not an argument of one env: gym.make gives one env, with gym.make's own"
+                " `max_episode_steps`; for a batch use gym.make_vec(env_id, num_envs, ...) or mjvec.make"
+            )
+    return MjEnv(make(env_id, 1, nthread=nthread, autoreset_mode="disabled", max_episode_steps=None, **kwargs))
+
+
+def _entry_point(name: str):
+    """``gymnasium.make``'s entry point for one task (with the ``metadata`` gym.make reads render modes from)."""
+
+    def create(**kwargs: Any) -> MjEnv:
+        return make_env(name, **kwargs)
+
+    create.__name__ = f"make_one_{name.replace('-', '_')}"
+    create.metadata = MjEnv.metadata
+    return create
 
 
 def _vector_entry_point(name: str):

@@ -19,6 +19,7 @@ __all__ = [
     "check_options",
     "check_num_envs",
     "check_env_index",
+    "check_obs_dtype",
     "did_you_mean",
 ]
 
@@ -183,3 +184,21 @@ def check_states(state: Any, count: int, size: int, name: str = "state") -> np.n
         rows = np.flatnonzero(~np.isfinite(state).all(axis=1))
         raise ValueError(f"`{name}` must be finite, got NaN or inf in rows {rows[:10].tolist()}")
     return np.asarray(state, dtype=np.float64)
+
+
+OBS_DTYPES = (np.float32, np.float64)
+
+
+def check_obs_dtype(obs_dtype: Any) -> np.dtype | None:
+    """``obs_dtype`` as ``np.float32`` or ``np.float64`` (a dtype, a type or its name), or None."""
+    if obs_dtype is None:
+        return None
+    try:
+        dtype = np.dtype(obs_dtype)
+    except TypeError:
+        raise TypeError(
+            f"`obs_dtype` must be np.float32, np.float64 or None, got {type(obs_dtype).__name__} {obs_dtype!r}"
+        ) from None
+    if dtype not in OBS_DTYPES:
+        raise ValueError(f"`obs_dtype` must be np.float32, np.float64 or None, got {dtype}")
+    return dtype

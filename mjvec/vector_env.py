@@ -24,7 +24,9 @@ from gymnasium.vector.utils import batch_space
 from mjvec import validation
 from mjvec.actions import ActionSpec
 from mjvec.backends import make_backend
+from mjvec.core import outputs
 from mjvec.core.episode import Rules
+from mjvec.env_attributes import EnvAttributes, check_settable, one_value, task_values
 from mjvec.randomize import Randomization
 from mjvec.render import DEFAULT_SIZE, RENDER_MODES, BatchRenderer, check_render_call
 from mjvec.task import Task
@@ -34,7 +36,7 @@ from mjvec.vector_calls import autoreset_mode as as_autoreset_mode
 __all__ = ["MjVecEnv"]
 
 
-class MjVecEnv(CheckedCalls, VectorEnv):
+class MjVecEnv(EnvAttributes, CheckedCalls, VectorEnv):
     """``num_envs`` copies of a MuJoCo task, stepped together.
 
     Args:
@@ -58,10 +60,15 @@ class MjVecEnv(CheckedCalls, VectorEnv):
         ``mjvec.Randomization`` (docs/randomization.md).
       variants: ``f(spec, i)`` edits a copy of the task's ``MjSpec`` for env ``i``:
         per-env compiled models, which must share MjData's layout.
+      obs_dtype: ``np.float32`` (or ``np.float64``): the observation space's float
+        Boxes and every observation (reset, step, ``final_obs``) in that dtype; None
+        (default) keeps the task's, bit for bit. Rewards stay float64.
       array_type: ``"numpy"`` (default) or, with ``backend="mjx"``, ``"jax"``: JAX
         arrays out (and in) with no host copy; ``info`` then has every key the step
         can write, each with its ``_key`` mask, and SAME_STEP's ``final_obs`` is one
-        dense array (docs/mjx.md).
+        dense array (docs/mjx.md). ``"torch"``: torch tensors in and out, with no
+        copy: on the CPU, on the NumPy outputs' memory; on MJX, the JAX outputs through
+        DLPack (docs/integrations.md).
       devices: with ``backend="mjx"``, the local JAX devices the env axis is split
         over: None (default) for all of them, a count ``k`` for the first ``k``, or a
         sequence of ``jax.Device`` (docs/mjx.md#several-devices).
@@ -69,6 +76,10 @@ class MjVecEnv(CheckedCalls, VectorEnv):
     Observations, rewards, terminations and truncations are NumPy arrays with a
     leading ``num_envs`` axis; ``info`` is a dict of arrays, each with a boolean
     ``_key`` mask saying which environments it holds a value for.
+
+    ``call``, ``get_attr`` and ``set_attr`` are ``SyncVectorEnv``'s: ``call("render")``
+    renders; ``get_attr(name)`` is one env's spaces, ``model`` (env ``i``'s) or the
+    task's attribute, for every env; ``set_attr`` sets the task's (``mjvec.env_attributes``).
 
     An environment whose simulation diverges is truncated with ``info["diverged"]``
     and reset (docs/reliability.md). An env cannot be pickled: send its constructor
@@ -92,6 +103,7 @@ class MjVecEnv(CheckedCalls, VectorEnv):
         actions: ActionSpec | None = None,
         randomize: Randomization | Mapping[str, Any] | None = None,
         variants: Callable[[Any, int], Any] | None = None,
+        obs_dtype: Any = None,
         array_type: str = "numpy",
         devices: Any = None,
     ):
@@ -128,15 +140,17 @@ class MjVecEnv(CheckedCalls, VectorEnv):
         if variants is not None and not callable(variants):
             raise TypeError(f"`variants` must be a function (spec, env index) -> None, got {type(variants).__name__}")
 
-        self.single_observation_space = task.single_observation_space
+        obs_dtype = validation.check_obs_dtype(obs_dtype)
+        self.single_observation_space = outputs.as_obs_dtype(task.single_observation_space, obs_dtype)
         self.single_action_space = self.action_spec.space
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
         self.action_space = batch_space(self.single_action_space, self.num_envs)
 
         rules = Rules(task, self.autoreset_mode, max_episode_steps, self._randomization)
         self._backend = make_backend(
-            backend, rules, self.num_envs, self.observation_space, array_type=array_type, nthread=nthread,
-            variants=variants, devices=devices, actions=self.action_spec,
+            backend, rules, self.num_envs, batch_space(task.single_observation_space, self.num_envs),
+            array_type=array_type, nthread=nthread, variants=variants, devices=devices, actions=self.action_spec,
+            obs_dtypes=None if obs_dtype is None else outputs.obs_dtypes(self.observation_space),
         )
         self.backend_name = backend
         self._init_calls()
@@ -283,6 +297,18 @@ class MjVecEnv(CheckedCalls, VectorEnv):
             make_call="mjvec.make(env_id, num_envs, render_mode='rgb_array')",
         )
         return self._renderer.render(self._backend.render_state(ids), layout)
+
+    def _call_envs(self, name: str, args: tuple, kwargs: dict) -> tuple:
+        if name == "model":
+            if args or kwargs:
+                raise TypeError("`call('model')` got arguments, but 'model' is a value, not a method")
+            return tuple(self._backend.get_model(i) for i in range(self.num_envs))
+        return task_values(name, self.task, self.num_envs, args, kwargs, "MjVecEnv")
+
+    def _set_envs(self, name: str, values: list) -> None:
+        check_settable(name, self.task, "MjVecEnv")
+        setattr(self.task, name, one_value(name, values, "an MjVecEnv"))
+        self._backend.task_changed()  # a compiled step (MJX) is rebuilt for the new value
 
     @exclusive
     def close_extras(self, **kwargs: Any) -> None:

@@ -247,6 +247,47 @@ def test_render_without_render_mode_says_how_to_ask_for_it(closing):
         env.render()
 
 
+def test_call_get_attr_set_attr_answer_for_every_env_from_its_actor(closing, gl):
+    kwargs = {"render_mode": "rgb_array", "width": 24, "height": 16, "randomize": {"body_mass": mjvec.Uniform(0.5, 2.0)}}
+    env = make("Hopper-v5", N, num_actors=2, **kwargs)  # envs 0..2 | 3..4
+    ref = mjvec.make("Hopper-v5", N, nthread=1, **kwargs)
+    closing(env)
+    closing(ref)
+    env.reset(seed=4)
+    ref.reset(seed=4)
+    for name in ("observation_space", "render_mode", "frame_skip", "reset_noise_scale"):
+        assert env.get_attr(name) == ref.get_attr(name), name
+    for a, b in zip(env.get_attr("model"), ref.get_attr("model")):
+        np.testing.assert_array_equal(a.body_mass, b.body_mass)
+    frames = env.call("render")
+    assert isinstance(frames, tuple) and len(frames) == N
+    for a, b in zip(frames, ref.call("render")):
+        np.testing.assert_array_equal(a, b)
+    # one value per actor's block can be held; the blocks are checked before any actor sets
+    env.set_attr("reset_noise_scale", [0.0, 0.0, 0.0, 0.2, 0.2])
+    assert env.get_attr("reset_noise_scale") == (0.0, 0.0, 0.0, 0.2, 0.2)
+    with pytest.raises(ValueError, match=r"env 3 gets 0\.1, env 4 gets 0\.3; actor 1's MjVecEnv \(envs 3\.\.4\)"):
+        env.set_attr("reset_noise_scale", [0.5, 0.5, 0.5, 0.1, 0.3])
+    assert env.get_attr("reset_noise_scale") == (0.0, 0.0, 0.0, 0.2, 0.2)
+    # an unknown name is refused in the actors with its own type, and the episodes go on
+    with pytest.raises(AttributeError, match="'no_such_thing'"):
+        env.get_attr("no_such_thing")
+    with pytest.raises(AttributeError, match="'frame_skip' is fixed"):
+        env.set_attr("frame_skip", 2)
+    env.step(np.zeros((N, 3)))
+
+
+def test_obs_dtype_float32_through_the_actors(closing):
+    env, ref = make("Hopper-v5", N, num_actors=2, obs_dtype=np.float32), mjvec.make("Hopper-v5", N, obs_dtype=np.float32)
+    closing(env)
+    closing(ref)
+    assert env.observation_space == ref.observation_space and env.observation_space.dtype == np.float32
+    _assert_same(env.reset(seed=1), ref.reset(seed=1))
+    obs = env.step(np.zeros((N, 3)))[0]
+    assert obs.dtype == np.float32
+    np.testing.assert_array_equal(obs, ref.step(np.zeros((N, 3)))[0])
+
+
 @pytest.mark.parametrize(("num_cpus", "expected"), [(1, 1), (0.5, 1), (2, 2), (0, "all")])
 def test_an_env_made_in_a_ray_worker_takes_its_reserved_cpus_as_threads(num_cpus, expected):
     """``nthread=None`` in an actor: Ray's CPU reservation (at least 1), not the whole machine."""
@@ -317,6 +358,8 @@ def test_an_error_inside_an_actor_keeps_its_type_and_requires_a_reset(closing):
     env.close()  # its actors hold both CPUs
     with pytest.raises(ValueError, match="is not an mjvec task"):  # raised in the actor, type kept
         make("HalfCheeta-v5", 2, num_actors=1)
+    with pytest.raises(ValueError, match="array_type='numpy'.*got array_type='torch'"):
+        make("HalfCheetah-v5", 2, num_actors=1, array_type="torch")
 
 
 def test_actors_that_cannot_be_placed_time_out_with_the_resources_named(closing):

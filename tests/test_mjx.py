@@ -221,11 +221,35 @@ def test_array_type_jax_returns_device_arrays_and_takes_jax_actions(ip_env):
         env.close()
 
 
+def test_array_type_torch_gives_tensors_on_the_jax_buffers(ip_env):
+    torch = pytest.importorskip("torch", reason="array_type='torch' needs torch")
+    env = mjvec.make(IP, N, backend="mjx", max_episode_steps=25, array_type="torch")
+    try:
+        obs, info = env.reset(seed=5)
+        np.testing.assert_array_equal(obs.numpy(), ip_env.reset(seed=5)[0])
+        assert isinstance(obs, torch.Tensor) and obs.dtype == torch.float32
+        kept = [(obs, obs.clone())]
+        for a in _actions(env.single_action_space, 20, scale=0.3):
+            obs, reward, terminated, truncated, info = env.step(torch.from_numpy(a))
+            ref = ip_env.step(a)
+            assert all(isinstance(x, torch.Tensor) for x in (obs, reward, terminated, truncated, *info.values()))
+            np.testing.assert_array_equal(obs.numpy(), ref[0])
+            np.testing.assert_array_equal((terminated | truncated).numpy(), ref[2] | ref[3])
+            assert set(info) == {"diverged", "_diverged", "reward_survive", "_reward_survive"}  # as with JAX
+            kept.append((obs, obs.clone()))
+        for t, (tensor, copy) in enumerate(kept):  # a step never writes into an earlier step's buffers
+            assert torch.equal(tensor, copy), f"step {t}"
+        with pytest.raises(ValueError, match=r"`actions` must have shape \(4, 1\)"):
+            env.step(torch.zeros(N + 1, 1))
+    finally:
+        env.close()
+
+
 def test_bad_backend_options_raise_clear_errors():
-    with pytest.raises(ValueError, match="array_type.*'numpy' with backend='cpu'"):
+    with pytest.raises(ValueError, match="array_type.*'numpy' or 'torch' with backend='cpu', got 'jax'.*backend='mjx'"):
         mjvec.make(IP, 2, array_type="jax")
-    with pytest.raises(ValueError, match="array_type.*one of"):
-        mjvec.make(IP, 2, backend="mjx", array_type="torch")
+    with pytest.raises(ValueError, match="array_type.*one of.*did you mean 'torch'"):
+        mjvec.make(IP, 2, backend="mjx", array_type="torh")
     with pytest.raises(ValueError, match="nthread"):
         mjvec.make(IP, 2, backend="mjx", nthread=2)
     with pytest.raises(ValueError, match="did you mean 'mjx'"):
@@ -458,3 +482,38 @@ def test_physics_states_are_the_cpu_backends_and_restore_to_float32_rounding(ip_
         np.testing.assert_allclose(ip_env.get_state([1, 0]), states[:2], rtol=0, atol=1e-6)
     finally:
         cpu.close()
+
+
+def test_set_attr_recompiles_the_step_for_the_tasks_new_value():
+    env = mjvec.make(IP, 2, backend="mjx")
+    try:
+        assert env.get_attr("reset_noise_scale") == (0.01, 0.01)
+        assert np.abs(env.reset(seed=0)[0]).max() > 0
+        env.set_attr("reset_noise_scale", 0.0)  # read by the compiled reset: it must be rebuilt
+        np.testing.assert_array_equal(env.reset(seed=0)[0], np.zeros((2, 4)))
+        with pytest.raises(ValueError, match="differ between envs"):
+            env.set_attr("reset_noise_scale", [0.0, 0.1])
+    finally:
+        env.close()
+
+
+def test_obs_dtype_float32_on_mjx_as_on_the_cpu():
+    kwargs = {"backend": "mjx", "autoreset_mode": "same_step", "max_episode_steps": 3}
+    ours, ref = mjvec.make(IP, 2, obs_dtype=np.float32, **kwargs), mjvec.make(IP, 2, **kwargs)
+    try:
+        assert ours.single_observation_space.dtype == ours.observation_space.dtype == np.float32
+        o32, o64 = ours.reset(seed=0)[0], ref.reset(seed=0)[0]
+        assert o32.dtype == np.float32
+        np.testing.assert_array_equal(o32, o64.astype(np.float32))
+        for a in _actions(ours.single_action_space, 3, n=2, scale=0.1):
+            (o32, r32, *_, i32), (o64, r64, *_, i64) = ours.step(a), ref.step(a)
+            assert o32.dtype == np.float32 and r32.dtype == np.float64
+            np.testing.assert_array_equal(o32, o64.astype(np.float32))
+            np.testing.assert_array_equal(r32, r64)
+        assert i32["_final_obs"].all()  # step 3: both envs truncated, if not ended before
+        for x, y in zip(i32["final_obs"], i64["final_obs"]):
+            assert x.dtype == np.float32
+            np.testing.assert_array_equal(x, y.astype(np.float32))
+    finally:
+        ours.close()
+        ref.close()

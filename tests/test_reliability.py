@@ -184,7 +184,7 @@ def test_mujoco_warnings_go_to_logging_once_and_leave_no_log_file(tmp_path):
         """
         import gymnasium as gym, numpy as np, mjvec
         for _ in range(2):  # Gymnasium's own env: MjModel.from_xml_path warns of `settotalmass`
-            gym.make("mjvec/HalfCheetah-v5").close()
+            gym.make("HalfCheetah-v5").close()
         env = mjvec.make("HalfCheetah-v5", 4, nthread=2)
         env.reset(seed=0)
         for t in range(6):

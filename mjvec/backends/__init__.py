@@ -15,7 +15,7 @@ __all__ = ["Backend", "make_backend", "BACKENDS", "ARRAY_TYPES"]
 
 BACKENDS = ("cpu", "mjx")
 #: what ``array_type`` each backend can hand out
-ARRAY_TYPES = {"cpu": ("numpy",), "mjx": ("numpy", "jax")}
+ARRAY_TYPES = {"cpu": ("numpy", "torch"), "mjx": ("numpy", "jax", "torch")}
 # the options only one backend has, and why the other cannot honour them
 _ONLY = {
     "nthread": ("cpu", "`nthread` sets the CPU backend's threads; backend='mjx' runs on JAX's devices"),
@@ -56,13 +56,19 @@ def check_backend_options(name: Any, array_type: Any, **options: Any) -> str:
 
 
 def make_backend(name: str, rules, num_envs: int, observation_space, *, array_type: str = "numpy",
-                 nthread: int | None = None, variants=None, devices=None, actions=None) -> Backend:
-    """The backend called ``name`` for ``num_envs`` envs under the episode ``rules``."""
+                 nthread: int | None = None, variants=None, devices=None, actions=None,
+                 obs_dtypes=None) -> Backend:
+    """The backend called ``name`` for ``num_envs`` envs under the episode ``rules``.
+
+    ``observation_space`` is the task's (batched); ``obs_dtypes``, the dtypes the caller
+    gets (a tree shaped as the observation, ``outputs.obs_dtypes``), or None for the task's.
+    """
     check_backend_options(name, array_type, nthread=nthread, variants=variants, devices=devices)
     if name == "cpu":
         from mjvec.backends.cpu import CpuBackend
 
-        return CpuBackend(rules, num_envs, observation_space, nthread=nthread, actions=actions, variants=variants)
+        return CpuBackend(rules, num_envs, observation_space, nthread=nthread, actions=actions, variants=variants,
+                          obs_dtypes=obs_dtypes, array_type=array_type)
     try:
         from mjvec.backends.mjx import MjxBackend
     except ImportError as e:
@@ -70,4 +76,5 @@ def make_backend(name: str, rules, num_envs: int, observation_space, *, array_ty
             f"backend='mjx' needs JAX and MuJoCo MJX ({e}): pip install 'mjvec[mjx]'"
             " (or jax[cuda12] for NVIDIA GPUs, see docs/mjx.md)"
         ) from e
-    return MjxBackend(rules, num_envs, observation_space, array_type=array_type, actions=actions, devices=devices)
+    return MjxBackend(rules, num_envs, observation_space, array_type=array_type, actions=actions, devices=devices,
+                      obs_dtypes=obs_dtypes)

@@ -113,5 +113,8 @@ class Backend(Protocol):
         per-env parameters (None if all share one). Off the step path: may loop.
         """
 
+    def task_changed(self) -> None:
+        """The task's attributes were set (``MjVecEnv.set_attr``): later steps and resets use them."""
+
     def close(self) -> None:
         """Release threads, native and device memory; idempotent."""

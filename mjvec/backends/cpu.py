@@ -22,6 +22,7 @@ from mjvec.core import episode, outputs, rollout
 from mjvec.core.episode import Episodes, Rules, Seeding
 from mjvec.core.ops import NumpyOps
 from mjvec.core.tree import tree_map
+from mjvec.core.torch_arrays import TorchArrays
 
 __all__ = ["CpuBackend", "default_nthread"]
 
@@ -66,16 +67,17 @@ class CpuBackend:
       rules: the episode rules' static part (task, autoreset mode, time limit,
         randomization).
       num_envs: number of environments.
-      observation_space: the batched observation space (the shape of ``last_obs``).
+      observation_space: the task's batched observation space (the shape of ``last_obs``).
       nthread: threads of the batch; None for every CPU this process may use (in a
         Ray worker, the CPUs Ray reserved for it).
       actions: the bound ``ActionSpec``; randomization, variants: as ``MjVecEnv``'s.
+      obs_dtypes: the observations' dtypes for the caller (``obs_dtype=``), or None for the task's.
+      array_type: ``"numpy"``, or ``"torch"``: the same arrays as torch tensors sharing
+        their memory (``torch.from_numpy``); torch tensors are taken as actions too.
     """
 
-    array_type = "numpy"
-
     def __init__(self, rules: Rules, num_envs: int, observation_space, *, nthread: int | None = None,
-                 actions=None, variants=None):
+                 actions=None, variants=None, obs_dtypes=None, array_type: str = "numpy"):
         if nthread is None:
             nthread = default_nthread()
         nthread = validation.check_positive_int(nthread, "nthread", none_ok=True)
@@ -90,6 +92,9 @@ class CpuBackend:
         self.state_size = self.sim.state_size
         self.description = {"backend": "cpu", "nthread": self.nthread}
         self._ops = NumpyOps(num_envs)
+        self._obs_dtypes = obs_dtypes
+        self.array_type = array_type
+        self._torch = TorchArrays() if array_type == "torch" else None
         resample = None if rules.randomization is None else rules.randomization.resample
         self._seeding = Seeding(num_envs, resample)
         self._episodes = Episodes(
@@ -101,6 +106,8 @@ class CpuBackend:
         )
 
     def check_actions(self, actions: Any) -> np.ndarray:
+        if self._torch is not None:
+            actions = self._torch.actions(actions)
         actions = validation.check_actions(actions, (self.num_envs, *self.actions.space.shape))
         self.actions.check(actions)
         return actions
@@ -115,7 +122,8 @@ class CpuBackend:
         self._episodes, out = episode.reset(
             ops, self.rules, self._episodes, self.sim, mask, ops.some(draw), states
         )
-        return outputs.reset_result(self.rules.task, out)
+        result = outputs.reset_result(self.rules.task, out, self._obs_dtypes)
+        return result if self._torch is None else self._torch.tensors(result)
 
     def rollout(self, actions: np.ndarray, start: np.ndarray | None, states: bool) -> rollout.RolloutResult:
         """T steps of every env in one native call, evaluated at once (``mjvec.core.rollout``)."""
@@ -138,6 +146,8 @@ class CpuBackend:
             last_obs=tree_map(lambda x: x[np.arange(self.num_envs), last], obs),
             faults=self._ops.add_counts(ep.faults, counts),
         )
+        if self._obs_dtypes is not None:
+            obs = tree_map(lambda x, dtype: x.astype(dtype, copy=False), obs, self._obs_dtypes)
         return rollout.RolloutResult(obs, reward, terminated, truncated, valid, info, state_records)
 
     def get_state(self, env_ids: np.ndarray) -> np.ndarray:
@@ -148,7 +158,8 @@ class CpuBackend:
 
     def step(self, actions: np.ndarray) -> tuple[Any, Any, Any, Any, dict]:
         self._episodes, out = episode.step(self._ops, self.rules, self._episodes, self.sim, actions)
-        return outputs.step_result(self.rules.task, out)
+        result = outputs.step_result(self.rules.task, out, self._obs_dtypes)
+        return result if self._torch is None else self._torch.tensors(result)
 
     def fault_counts(self) -> dict[str, np.ndarray]:
         return dict(self._episodes.faults)
@@ -162,6 +173,9 @@ class CpuBackend:
 
     def render_state(self, env_ids: np.ndarray):
         return self.sim.render_state(env_ids)
+
+    def task_changed(self) -> None:
+        """Nothing to do: the rules read the task's attributes at every step and reset."""
 
     def close(self) -> None:
         self.sim.close()

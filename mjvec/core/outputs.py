@@ -2,8 +2,10 @@
 
 Gymnasium's ``info`` (keys some env wrote, each with its ``_key`` mask), SAME_STEP's
 ``final_obs`` as an object array of per-env observations, the error for a reset
-whose rejection sampling gave up, and the caller's own copies of every array. Host
-(NumPy) arrays only: a backend whose arrays live elsewhere copies them here first.
+whose rejection sampling gave up, and the caller's own copies of every array, the
+observations in the caller's dtypes (``obs_dtype=``: ``as_obs_dtype`` makes the
+space, ``obs_dtypes`` the dtypes every backend casts to). Host (NumPy) arrays only: a
+backend whose arrays live elsewhere copies them here first.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from gymnasium import spaces
 from mjvec.core.random import MAX_TRIES
 from mjvec.core.tree import tree_map
 
-__all__ = ["gym_info", "step_result", "reset_result", "check_exhausted", "zeros_of"]
+__all__ = ["gym_info", "step_result", "reset_result", "check_exhausted", "zeros_of", "as_obs_dtype", "obs_dtypes"]
 
 
 def _same(x: np.ndarray) -> np.ndarray:
@@ -80,3 +82,19 @@ def zeros_of(space: spaces.Space) -> Any:
     if isinstance(space, spaces.Dict):
         return {key: zeros_of(sub) for key, sub in space.spaces.items()}
     return np.zeros(space.shape, dtype=space.dtype)
+
+
+def as_obs_dtype(space: spaces.Space, dtype: np.dtype | None) -> spaces.Space:
+    """``space`` with its float Boxes in ``dtype`` (None: ``space`` itself); other leaves (images) kept."""
+    if dtype is None:
+        return space
+    if isinstance(space, spaces.Dict):
+        return spaces.Dict({key: as_obs_dtype(sub, dtype) for key, sub in space.spaces.items()})
+    if isinstance(space, spaces.Box) and space.dtype.kind == "f" and space.dtype != dtype:
+        return spaces.Box(space.low.astype(dtype), space.high.astype(dtype), space.shape, dtype)
+    return space
+
+
+def obs_dtypes(space: spaces.Space) -> Any:
+    """The dtype of each leaf of a (batched) observation space, shaped as its observations."""
+    return tree_map(lambda z: z.dtype, zeros_of(space))

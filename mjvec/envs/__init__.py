@@ -15,7 +15,7 @@ class TaskEntry(NamedTuple):
     name: str  # without the namespace: "HalfCheetah-v5"
     task: str  # "module:Class" under mjvec.envs
     max_episode_steps: int | None
-    reference: str | None  # Gymnasium's own env, the single-env entry point
+    reference: str | None  # Gymnasium's own env of the same task (the parity reference), or None
 
 
 # Gymnasium's 11 MuJoCo v5 tasks (gymnasium/envs/__init__.py: same limits)
@@ -38,7 +38,7 @@ TASKS: tuple[TaskEntry, ...] = tuple(
         ("Walker2d-v5", "walker2d", "Walker2d", 1000, "walker2d_v5:Walker2dEnv"),
     )
 ) + (
-    # mjvec's own tasks, whose actions are not ctrl: Gymnasium has no single env for them
+    # mjvec's own tasks, whose actions are not ctrl: Gymnasium has no env of them
     TaskEntry("MocapPush-v0", "mjvec.envs.mocap_push:MocapPush", 100, None),
     TaskEntry("SpinTop-v0", "mjvec.envs.spin_top:SpinTop", 500, None),
 )

@@ -46,13 +46,14 @@ from mjvec.integrations.ray_actors import (
     merge_diagnostics,
     merge_infos,
 )
+from mjvec.env_attributes import EnvAttributes, one_value
 from mjvec.vector_calls import CheckedCalls
 from mjvec.vector_env import MjVecEnv
 
 __all__ = ["EnvActorDiedError", "RayVecEnv"]
 
 
-class RayVecEnv(CheckedCalls, VectorEnv):
+class RayVecEnv(EnvAttributes, CheckedCalls, VectorEnv):
     """A Gymnasium ``VectorEnv`` over ``MjVecEnv``s held by Ray actors, one per constructor.
 
     Args:
@@ -70,6 +71,9 @@ class RayVecEnv(CheckedCalls, VectorEnv):
     Ray must be initialized to pick the cluster (``ray.init(address=...)``);
     otherwise Ray starts a local one. ``mjvec.distributed.make`` builds the
     constructors for a registered task. The env is used from one thread at a time.
+
+    ``call``, ``get_attr`` and ``set_attr`` are ``MjVecEnv``'s, each env's answer from
+    the actor holding it; ``set_attr`` needs equal values within each actor's block.
     """
 
     def __init__(
@@ -270,6 +274,19 @@ class RayVecEnv(CheckedCalls, VectorEnv):
                 return frames
             return tile(frames) if layout == "tiled" else tuple(frames)
 
+    def _call_envs(self, name: str, args: tuple, kwargs: dict) -> tuple:
+        calls = [(k, actor.call.remote(name, args, kwargs)) for k, actor in enumerate(self._actors)]
+        results = self._gather(calls, keeps_episodes=True)
+        return tuple(value for k in range(len(self._actors)) for value in results[k])
+
+    def _set_envs(self, name: str, values: list) -> None:
+        # checked here for every block first, so that no actor sets a value the next one refuses
+        for k, sl in enumerate(self._slices):
+            one_value(name, values[sl], f"actor {k}'s MjVecEnv (envs {sl.start}..{sl.stop - 1})", sl.start)
+        calls = [(k, actor.set_attr.remote(name, values[sl])) for k, (actor, sl) in
+                 enumerate(zip(self._actors, self._slices))]
+        self._gather(calls, keeps_episodes=True)
+
     def close_extras(self, **kwargs: Any) -> None:
         """Close every live actor's env, then end the actors."""
         if not ray.is_initialized():
@@ -298,8 +315,12 @@ class RayVecEnv(CheckedCalls, VectorEnv):
         if self._failure is not None:
             raise self._failure
 
-    def _gather(self, calls: list[tuple[int, Any]]) -> dict[int, Any]:
-        """``{actor index: result}`` of every call; a dead actor fails the env for good."""
+    def _gather(self, calls: list[tuple[int, Any]], keeps_episodes: bool = False) -> dict[int, Any]:
+        """``{actor index: result}`` of every call; a dead actor fails the env for good.
+
+        An error raised in an actor requires a reset, unless the calls ``keeps_episodes``
+        (they read or set attributes, and no episode moved).
+        """
         results, dead, error = {}, [], None
         try:
             for k, ref in calls:
@@ -328,7 +349,7 @@ class RayVecEnv(CheckedCalls, VectorEnv):
             raise self._failure from cause
         if error is not None:
             # some actors may have stepped and others not: only a full reset is consistent
-            self._needs_reset = True
+            self._needs_reset = self._needs_reset or not keeps_episodes
             raise error
         return results
 

@@ -43,6 +43,12 @@ class _EnvActor:
             if hasattr(env, "close"):
                 env.close()
             raise TypeError(f"each of `env_fns` must return an mjvec.MjVecEnv, got {type(env).__name__}")
+        if env._backend.array_type != "numpy":  # the driver joins the actors' NumPy arrays
+            env.close()
+            raise ValueError(
+                f"each of `env_fns` must return an env with array_type='numpy' (a RayVecEnv joins NumPy"
+                f" arrays), got array_type={env._backend.array_type!r}"
+            )
         self.env = env
         return {
             "num_envs": env.num_envs,
@@ -72,6 +78,12 @@ class _EnvActor:
 
     def set_state(self, state, env_ids):
         return self.env.set_state(state, env_ids)
+
+    def call(self, name, args, kwargs):
+        return self.env.call(name, *args, **kwargs)
+
+    def set_attr(self, name, values):
+        return self.env.set_attr(name, values)
 
     def render(self, env_ids, layout):
         return self.env.render(env_ids=env_ids, layout=layout)

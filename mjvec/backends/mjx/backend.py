@@ -7,7 +7,8 @@ observation, reward and termination (the same functions as on the CPU, with
 backend's own) run as one XLA computation; the simulations stay on the device.
 This module is the backend's edge: seeds and inputs go to the device, outputs come
 back as NumPy in the CPU backend's dtypes (one device-to-host copy per step), or
-stay JAX arrays with ``array_type="jax"``.
+stay JAX arrays with ``array_type="jax"``, or become torch tensors on the same
+buffers (DLPack) with ``array_type="torch"``.
 
 The model is not changed: a feature MJX lacks is an ``UnsupportedFeatureError``.
 Compiled programs are cached per (task, num_envs, options), in memory and, unless
@@ -35,6 +36,7 @@ from mjvec.backends.mjx.randomize import check_randomization, nominal_params
 from mjvec.backends.mjx.simulation import BAD_KINDS
 from mjvec.core import outputs
 from mjvec.core.episode import Episodes, Rules, Seeding
+from mjvec.core.torch_arrays import TorchArrays
 from mjvec.core.tree import tree_map
 from mjvec.envs import TASKS
 from mjvec.render import RenderState
@@ -119,25 +121,30 @@ class MjxBackend:
       rules: the episode rules' static part (task, autoreset mode, time limit,
         randomization).
       num_envs: number of environments.
-      observation_space: the batched observation space.
+      observation_space: the task's batched observation space.
       array_type: ``"numpy"`` (host arrays in the CPU backend's dtypes) or ``"jax"``
         (device arrays in JAX's dtypes, float32 unless ``jax_enable_x64``; no host
-        copy, no sync).
+        copy, no sync) or ``"torch"`` (those arrays as torch tensors, ``torch.from_dlpack``;
+        one device only).
       actions: the bound ``ActionSpec``.
       devices: the local JAX devices to split the env axis over: None for all of them,
         a count ``k`` for the first ``k``, or a sequence of ``jax.Device``.
+      obs_dtypes: the observations' dtypes for the caller (``obs_dtype=``, also JAX arrays
+        out), or None: the task's (JAX's own with ``array_type="jax"``).
 
     Raises:
       UnsupportedFeatureError: the model uses a feature MJX lacks.
     """
 
     def __init__(self, rules: Rules, num_envs: int, observation_space, *, array_type: str = "numpy",
-                 actions=None, devices: Any = None):
+                 actions=None, devices: Any = None, obs_dtypes: Any = None):
         task = rules.task
         self.rules = rules
         self.task = task
         self.num_envs = n = num_envs
         self.array_type = array_type
+        self._torch = TorchArrays() if array_type == "torch" else None
+        self._device_out = array_type in ("jax", "torch")  # outputs stay on the device
         self.model = put_model(task)
         self._template = mjx.make_data(self.model)  # the state mj_resetData makes
         missing = [f for f in task.fields if not has_field(self._template, f)]
@@ -149,11 +156,11 @@ class MjxBackend:
             raise ValueError(f"`actions` drive fields that mjx.Data does not have: {missing}")
         randomization = self.randomization = rules.randomization
         derived = () if randomization is None else check_randomization(randomization, self.model, task.model)
-        self._program = Program(rules, n, actions, derived)
-        # resets do not depend on the episode rules: one compiled reset for every mode
-        self._reset_program = Program(rules._replace(mode=None, max_episode_steps=None), n, actions, derived)
+        self._derived = derived
+        self._make_programs()
         self._seeding = Seeding(n, None if randomization is None else randomization.resample)
-        self._obs_dtypes = tree_map(lambda z: z.dtype, outputs.zeros_of(observation_space))
+        self._cast_jax = obs_dtypes is not None  # JAX arrays out keep JAX's dtypes unless asked
+        self._obs_dtypes = outputs.obs_dtypes(observation_space) if obs_dtypes is None else obs_dtypes
         last_obs = tree_map(lambda z: jnp.zeros(z.shape, _device_dtype(z.dtype)), outputs.zeros_of(observation_space))
         self._state = MjxState(
             data=jax.tree.map(lambda x: jnp.array(jnp.broadcast_to(x, (n, *x.shape))), self._template),
@@ -176,12 +183,26 @@ class MjxBackend:
             self._state = jax.device_put(self._state, self.sharding)
         self.state_size = sum(size for _, size in self._program.state_layout)
         count = 1 if self.sharding is None else self.sharding.mesh.size
+        if self._torch is not None and count > 1:
+            raise ValueError(
+                f"array_type='torch' needs the envs on one device (a tensor is one buffer), got {count} devices:"
+                " pass `devices=1`, or use array_type='jax' (sharded arrays)"
+            )
         self.description = {"backend": "mjx", "impl": "jax", "devices": count}
+
+    def _make_programs(self) -> None:
+        """The step and reset programs, keyed by the task's fingerprint (its attributes' values)."""
+        rules, n, actions, derived = self.rules, self.num_envs, self.actions, self._derived
+        self._program = Program(rules, n, actions, derived)
+        # resets do not depend on the episode rules: one compiled reset for every mode
+        self._reset_program = Program(rules._replace(mode=None, max_episode_steps=None), n, actions, derived)
 
     # -- what MjVecEnv calls --------------------------------------------------------
     def check_actions(self, actions: Any):
-        """``actions`` checked as on the CPU; JAX arrays by shape and dtype only (no sync)."""
+        """``actions`` checked as on the CPU; JAX arrays (and GPU tensors) by shape and dtype only (no sync)."""
         shape = (self.num_envs, *self.actions.space.shape)
+        if self._torch is not None:
+            actions = self._torch.actions(actions, jax.dlpack.from_dlpack)
         if isinstance(actions, jax.Array):
             if not jnp.issubdtype(actions.dtype, jnp.number) or jnp.issubdtype(actions.dtype, jnp.complexfloating):
                 raise TypeError(f"`actions` must have a real numeric dtype (float or int), got {actions.dtype}")
@@ -209,21 +230,21 @@ class MjxBackend:
         if states is not None:
             arrays += self._put(self._dense(mask, states))
         self._state, out = vector_reset(self._reset_program, self._state, self.model, self._template, *arrays)
-        if self.array_type == "jax":
-            return out.obs, _jax_info(out.info)
+        if self._device_out:
+            return self._device_result((self._jax_obs(out.obs), _jax_info(out.info)))
         return outputs.reset_result(self.task, jax.device_get(out), self._obs_dtypes, _host)
 
     def step(self, actions) -> tuple[Any, Any, Any, Any, dict]:
         """One vector step: ``(obs, reward, terminated, truncated, info)`` as ``MjVecEnv.step``."""
         (actions,) = self._put(actions)
         self._state, out = vector_step(self._program, self._state, self.model, self._template, actions)
-        if self.array_type == "jax":
+        if self._device_out:
             info = _jax_info(out.info)
             if out.final is not None:
                 final_obs, mask, final_info = out.final
-                info["final_obs"], info["_final_obs"] = final_obs, mask
+                info["final_obs"], info["_final_obs"] = self._jax_obs(final_obs), mask
                 info["final_info"], info["_final_info"] = _jax_info(final_info), mask
-            return out.obs, out.reward, out.terminated, out.truncated, info
+            return self._device_result((self._jax_obs(out.obs), out.reward, out.terminated, out.truncated, info))
         return outputs.step_result(self.task, jax.device_get(out), self._obs_dtypes, _host)  # the one host copy
 
     def rollout(self, actions, start, states: bool):
@@ -248,6 +269,15 @@ class MjxBackend:
         dense = np.zeros((self.num_envs, *rows.shape[1:]), dtype=rows.dtype)
         dense[mask] = rows
         return dense
+
+    def _device_result(self, result: tuple) -> tuple:
+        return result if self._torch is None else self._torch.tensors(result)
+
+    def _jax_obs(self, obs):
+        """Device observations in ``obs_dtype`` when one was asked for."""
+        if not self._cast_jax:
+            return obs
+        return tree_map(lambda x, dtype: x if x.dtype == dtype else x.astype(dtype), obs, self._obs_dtypes)
 
     def _put(self, *arrays):
         """Per-env inputs on the device(s), split as the state is."""
@@ -291,6 +321,10 @@ class MjxBackend:
 
     def fault_messages(self) -> dict[str, str]:
         return {}
+
+    def task_changed(self) -> None:
+        """A task attribute was set: new programs, compiled for its new value on the next call."""
+        self._make_programs()
 
     def close(self) -> None:
         if self._state is not None:  # diagnostics() still answers after close()
