@@ -14,6 +14,10 @@ Contenders, each stepping ``N`` environments of one task with the same actions:
   (its Python part runs on one thread whatever T); ``mjvec / limit`` below 1 is
   mjvec's Python overhead and the imperfect scaling together. It assumes T idle
   cores. With ``T = 1`` it is the bare loop again, measured apart.
+- ``rollout``: mjvec's ``env.rollout`` of an env in DISABLED mode, T steps (at most
+  100, dividing a round) per native call, ended envs reset between rollouts
+  (``mjvec.tools.bench_rollout``); a row for planners and data collection, on the
+  tasks ``rollout`` runs (not those that read ``cfrc_ext``: skipped, saying why).
 - ``envpool``: ``envpool.make_gymnasium(task, num_envs=N, num_threads=T, seed=...)``.
 - ``gym-sync``: ``gymnasium.make_vec(task, N, vectorization_mode="sync")``, one
   thread by nature.
@@ -52,11 +56,12 @@ from typing import Any, Callable
 import numpy as np
 
 from mjvec.tools.bench_bare import BareBatch, check_bare_matches_mjvec
+from mjvec.tools.bench_rollout import RolloutSteps, horizon_for
 from mjvec.tools.bench_common import Runner, machine
 
 __all__ = ["main", "run", "arg_parser", "CONTENDERS"]
 
-CONTENDERS = ("mjvec", "bare", "limit", "envpool", "gym-sync", "gym-async")
+CONTENDERS = ("mjvec", "rollout", "bare", "limit", "envpool", "gym-sync", "gym-async")
 FULL = {"tasks": ["HalfCheetah-v5", "Ant-v5", "Humanoid-v5"], "num_envs": [16, 64, 256], "rounds": 9,
         "env_steps": 16384, "warmup": 0.25}
 QUICK = {"tasks": ["HalfCheetah-v5"], "num_envs": [16], "rounds": 2, "env_steps": 2048, "warmup": 0.25}
@@ -68,12 +73,16 @@ def _limit_scale(num_envs: int, nthread: int) -> int:
     return min(nthread, num_envs)
 
 
-def _make_env(name: str, task: str, num_envs: int, nthread: int, seed: int):
+def _make_env(name: str, task: str, num_envs: int, nthread: int, seed: int, nstep: int = 100):
     """``(env, note)``; raises whatever the contender raises when it cannot run."""
-    if name == "mjvec":
+    if name in ("mjvec", "rollout"):
         import mjvec
 
-        return mjvec.make(task, num_envs, nthread=nthread), f"nthread={nthread}"
+        if name == "mjvec":
+            return mjvec.make(task, num_envs, nthread=nthread), f"nthread={nthread}"
+        horizon = horizon_for(nstep)
+        env = mjvec.make(task, num_envs, nthread=nthread, autoreset_mode="disabled")
+        return RolloutSteps(env, horizon), f"nthread={nthread}, T={horizon} per rollout"
     if name == "bare":
         return BareBatch(task, num_envs, nthread, seed=seed), f"nthread={nthread}"
     if name == "limit":  # the bare loop's work on one thread, scaled in bench_config
@@ -126,7 +135,7 @@ def bench_config(task: str, num_envs: int, args, log) -> tuple[list[dict], list[
             continue
         t0 = time.perf_counter()
         try:
-            env, note = _make_env(name, task, num_envs, args.threads, args.seed)
+            env, note = _make_env(name, task, num_envs, args.threads, args.seed, nstep)
         except ImportError as e:
             skip(name, f"not installed ({_why(e)})")
             continue
@@ -139,6 +148,8 @@ def bench_config(task: str, num_envs: int, args, log) -> tuple[list[dict], list[
             # EnvPool takes its seed at construction and warns that reset(seed=) is ignored
             env.reset() if name == "envpool" else env.reset(seed=args.seed)
             runner.run(warmup)
+            if isinstance(env, RolloutSteps):
+                env.flush()  # the timed rounds start on a rollout boundary
         except Exception as e:  # noqa: BLE001
             skip(name, f"failed while warming up: {_why(e)}")
             _close(env)
