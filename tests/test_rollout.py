@@ -149,3 +149,42 @@ def test_bad_rollouts_are_refused_before_anything_is_simulated():
     with pytest.raises(NotImplementedError, match=r"cannot compute \['cfrc_ext'\]"):
         ant.rollout(_actions(ant, 3), state=before[::-1].copy())
     np.testing.assert_array_equal(ant.get_state(), before)
+
+
+def test_collected_transitions_chain_within_episodes_and_never_across():
+    """scripts/collect_transitions.py: each next_obs is the env's next obs, until its episode ends."""
+    import importlib.util
+    import pathlib
+
+    path = pathlib.Path(__file__).parents[1] / "scripts" / "collect_transitions.py"
+    spec = importlib.util.spec_from_file_location("collect_transitions", path)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    env = mjvec.make("Hopper-v5", 3, autoreset_mode="disabled", max_episode_steps=30)
+    data = script.collect(env, rollouts=4, horizon=25, rng=np.random.default_rng(0))
+    env.close()
+    done = data["terminated"] | data["truncated"]
+    assert data["terminated"].any() and data["truncated"].any() and np.isfinite(data["obs"]).all()
+    for i in range(3):
+        rows = np.flatnonzero(data["env"] == i)  # in rollout order, then step order
+        for r, q in zip(rows[:-1], rows[1:]):
+            if done[r]:  # an episode ended: the next row starts from a reset
+                assert data["rollout"][q] > data["rollout"][r]
+                assert not np.array_equal(data["obs"][q], data["next_obs"][r])
+            else:  # within an episode, also across rollouts: the chain is exact
+                np.testing.assert_array_equal(data["obs"][q], data["next_obs"][r])
+
+
+def test_mppi_script_plans_with_rollouts_and_reports(tmp_path):
+    import importlib.util
+    import json
+    import pathlib
+
+    path = pathlib.Path(__file__).parents[1] / "scripts" / "mppi.py"
+    spec = importlib.util.spec_from_file_location("mppi", path)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    out = tmp_path / "mppi.json"
+    assert script.main(["--steps", "4", "--samples", "8", "--horizon", "5", "--json", str(out)]) == 0
+    report = json.loads(out.read_text())
+    assert report["control_steps"] == 4 and np.isfinite(report["return"]) and report["control_steps_per_s"] > 0
