@@ -252,6 +252,16 @@ class MjVecEnv(EnvAttributes, CheckedCalls, VectorEnv):
         self._ended = np.asarray(result.terminated.any(axis=1) | result.truncated.any(axis=1))
         return result
 
+    def functional(self):
+        """The env's step and reset as pure JAX functions, for your own ``jit``/``scan``/``vmap`` (``backend="mjx"``).
+
+        Returns an ``mjvec.backends.mjx.functional.FunctionalEnv`` with ``reset(key) -> (state, out)``
+        and ``step(state, action) -> (state, out)``: the same jitted step ``env.step`` runs, with
+        the same episode rules, the state passed explicitly. See docs/mjx.md#functional-steps.
+        """
+        self._check_usable()
+        return self._backend.functional()
+
     def get_model(self, i: int):
         """Env ``i``'s ``mujoco.MjModel`` as simulated: its drawn parameters or variant.
 

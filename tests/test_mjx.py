@@ -517,3 +517,46 @@ def test_obs_dtype_float32_on_mjx_as_on_the_cpu():
     finally:
         ours.close()
         ref.close()
+
+
+def test_functional_step_is_the_backends_step_and_scans():
+    """env.functional(): the jitted step as a pure function; a lax.scan collects chained transitions."""
+    import importlib.util
+    import pathlib
+
+    env = mjvec.make(IP, N, backend="mjx", autoreset_mode="same_step", max_episode_steps=10)
+    try:
+        fn = env.functional()
+        env.reset(seed=0)
+        actions = _actions(env.single_action_space, 3, scale=0.5)
+        state = jax.tree.map(jnp.copy, env._backend._state)  # test-only: the env's own state
+        step = jax.jit(fn.step)
+        for a in actions:
+            state, out = step(state, jnp.asarray(a))
+            obs, reward, terminated, truncated, _ = env.step(a)
+            np.testing.assert_array_equal(np.asarray(out.obs, np.float64), obs)
+            np.testing.assert_array_equal(np.asarray(out.reward, np.float64), reward)
+            np.testing.assert_array_equal(np.asarray(out.terminated), terminated)
+        path = pathlib.Path(__file__).parents[1] / "scripts" / "mjx_collect.py"
+        spec = importlib.util.spec_from_file_location("mjx_collect", path)
+        script = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(script)
+        space = env.single_action_space
+        start, _ = fn.reset(jax.random.key(3))
+        _, data = jax.jit(lambda s, k: script.collect(fn, s, k, 30, jnp.asarray(space.low), jnp.asarray(space.high)))(
+            start, jax.random.key(4))
+        data = jax.device_get(data)
+        done = data["terminated"] | data["truncated"]
+        assert data["obs"].shape == data["next_obs"].shape == (30, N, 4) and done.any()
+        chained = (data["next_obs"][:-1] == data["obs"][1:]).all(axis=-1)
+        assert chained[~done[:-1]].all()  # within an episode each next_obs is the next obs
+        assert not chained[done[:-1]].any()  # after an end the next obs is a reset one
+    finally:
+        env.close()
+
+
+def test_functional_steps_are_the_mjx_backends():
+    env = mjvec.make(IP, 2)
+    with pytest.raises(NotImplementedError, match="backend='mjx'"):
+        env.functional()
+    env.close()

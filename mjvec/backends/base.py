@@ -87,6 +87,9 @@ class Backend(Protocol):
         record the state after each step.
         """
 
+    def functional(self) -> Any:
+        """The step and reset as pure functions over an explicit state (``mjx``), or ``NotImplementedError``."""
+
     def get_state(self, env_ids: np.ndarray) -> np.ndarray:
         """``(len(env_ids), state_size)``: the envs' physics states (a copy), enough to continue bit for bit."""
 

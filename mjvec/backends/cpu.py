@@ -150,6 +150,12 @@ class CpuBackend:
             obs = tree_map(lambda x, dtype: x.astype(dtype, copy=False), obs, self._obs_dtypes)
         return rollout.RolloutResult(obs, reward, terminated, truncated, valid, info, state_records)
 
+    def functional(self):
+        raise NotImplementedError(
+            "`functional()` gives the MJX backend's jitted step as pure JAX functions: make the env with"
+            " backend='mjx'; on the CPU, `rollout()` runs many steps in one native call"
+        )
+
     def get_state(self, env_ids: np.ndarray) -> np.ndarray:
         return self.sim.get_state(env_ids)
 

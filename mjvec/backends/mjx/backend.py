@@ -30,6 +30,7 @@ import numpy as np
 from mjvec import validation
 from mjvec.backends.mjx.devices import env_sharding, warn_cpu_lapack
 from mjvec.backends.mjx.engine import has_field, mjx
+from mjvec.backends.mjx.functional import FunctionalEnv
 from mjvec.backends.mjx.program import MjxState, Program, get_state, set_state, vector_reset, vector_step
 from mjvec.backends.mjx.random import entropy_seeds, seed_keys
 from mjvec.backends.mjx.randomize import check_randomization, nominal_params
@@ -161,18 +162,8 @@ class MjxBackend:
         self._seeding = Seeding(n, None if randomization is None else randomization.resample)
         self._cast_jax = obs_dtypes is not None  # JAX arrays out keep JAX's dtypes unless asked
         self._obs_dtypes = outputs.obs_dtypes(observation_space) if obs_dtypes is None else obs_dtypes
-        last_obs = tree_map(lambda z: jnp.zeros(z.shape, _device_dtype(z.dtype)), outputs.zeros_of(observation_space))
-        self._state = MjxState(
-            data=jax.tree.map(lambda x: jnp.array(jnp.broadcast_to(x, (n, *x.shape))), self._template),
-            params={} if randomization is None else nominal_params(self.model, randomization, derived, n),
-            episodes=Episodes(
-                elapsed=jnp.zeros(n, dtype=jnp.int32),
-                ended=jnp.zeros(n, dtype=bool),
-                last_obs=last_obs,
-                streams=seed_keys([0] * n),
-                faults={kind: jnp.zeros(n, dtype=jnp.int32) for kind in FAULT_KINDS},
-            ),
-        )
+        self._observation_space = observation_space
+        self._state = self.initial_state()
         # several local devices (GPUs), or those in `devices`: the env axis is split over them,
         # the model replicated
         self.sharding = env_sharding(n, devices)
@@ -189,6 +180,28 @@ class MjxBackend:
                 " pass `devices=1`, or use array_type='jax' (sharded arrays)"
             )
         self.description = {"backend": "mjx", "impl": "jax", "devices": count}
+
+    def initial_state(self) -> MjxState:
+        """The state before any reset: ``mj_resetData``'s data in every env, nominal parameters."""
+        n, randomization = self.num_envs, self.randomization
+        zeros = outputs.zeros_of(self._observation_space)
+        state = MjxState(
+            data=jax.tree.map(lambda x: jnp.array(jnp.broadcast_to(x, (n, *x.shape))), self._template),
+            params={} if randomization is None else nominal_params(self.model, randomization, self._derived, n),
+            episodes=Episodes(
+                elapsed=jnp.zeros(n, dtype=jnp.int32),
+                ended=jnp.zeros(n, dtype=bool),
+                last_obs=tree_map(lambda z: jnp.zeros(z.shape, _device_dtype(z.dtype)), zeros),
+                streams=seed_keys([0] * n),
+                faults={kind: jnp.zeros(n, dtype=jnp.int32) for kind in FAULT_KINDS},
+            ),
+        )
+        sharding = getattr(self, "sharding", None)
+        return state if sharding is None else jax.device_put(state, sharding)
+
+    def functional(self) -> FunctionalEnv:
+        """``FunctionalEnv``: this backend's step and reset as pure functions."""
+        return FunctionalEnv(self)
 
     def _make_programs(self) -> None:
         """The step and reset programs, keyed by the task's fingerprint (its attributes' values)."""

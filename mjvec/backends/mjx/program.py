@@ -28,7 +28,10 @@ from mjvec.backends.mjx.simulation import MjxSimulation
 from mjvec.core import episode
 from mjvec.core.episode import Episodes, Rules
 
-__all__ = ["MjxState", "Program", "vector_step", "vector_reset", "set_state", "get_state", "fingerprint"]
+__all__ = [
+    "MjxState", "Program", "step_program", "reset_program", "vector_step", "vector_reset", "set_state", "get_state",
+    "fingerprint",
+]
 
 
 class MjxState(NamedTuple):
@@ -131,8 +134,7 @@ def task_fingerprint(task) -> Any:
 
 
 # -- the programs ---------------------------------------------------------------------
-@functools.partial(jax.jit, static_argnums=0, donate_argnums=1)
-def vector_step(program: Program, state: MjxState, model, template, action):
+def step_program(program: Program, state: MjxState, model, template, action):
     """One vector step, autoreset included: ``(state, episode.StepOut)``.
 
     SAME_STEP's final observations are zero outside their mask (a dense array).
@@ -147,8 +149,7 @@ def vector_step(program: Program, state: MjxState, model, template, action):
     return MjxState(sim.raw, sim.params, episodes), out
 
 
-@functools.partial(jax.jit, static_argnums=0, donate_argnums=1)
-def vector_reset(program: Program, state: MjxState, model, template, mask, new_keys, reseed, draw, states=None):
+def reset_program(program: Program, state: MjxState, model, template, mask, new_keys, reseed, draw, states=None):
     """Reset the masked envs, those in ``reseed`` with ``new_keys``: ``(state, episode.ResetOut)``.
 
     The other envs keep their state and their last observation; those in ``draw`` get
@@ -161,6 +162,11 @@ def vector_reset(program: Program, state: MjxState, model, template, mask, new_k
     draw = draw if program.randomization is not None else None
     episodes, out = episode.reset(ops, program.rules, episodes, sim, mask, draw, states)
     return MjxState(sim.raw, sim.params, episodes), out
+
+
+#: the backend's compiled step and reset: the functions above under jit, the state donated
+vector_step = jax.jit(step_program, static_argnums=0, donate_argnums=1)
+vector_reset = jax.jit(reset_program, static_argnums=0, donate_argnums=1)
 
 
 @functools.partial(jax.jit, static_argnums=0, donate_argnums=1)
