@@ -193,7 +193,7 @@ class MjVecEnv(EnvAttributes, CheckedCalls, VectorEnv):
 
         MuJoCo's ``mjSTATE_INTEGRATION`` (time, qpos, qvel, act, the constraint solver's
         warmstart, controls, applied forces, mocap poses, equality flags, user data): what
-        ``mj_step`` reads, so an env set to it continues bit for bit (docs/state.md). Per-env
+        ``mj_step`` reads, so an env set to it continues bit for bit (docs/state_and_rollouts.md). Per-env
         model parameters (``randomize=``, ``variants=``) are not part of it.
         """
         ids = validation.check_env_ids(env_ids, self.num_envs)
@@ -223,7 +223,8 @@ class MjVecEnv(EnvAttributes, CheckedCalls, VectorEnv):
         ``mjvec.core.rollout.RolloutResult``: ``obs`` (a pytree), ``reward``, ``terminated``,
         ``truncated``, ``valid`` and ``info`` over ``(num_envs, T)``, and ``states``
         ``(num_envs, T, state_size)`` with ``record_state=True``. An env whose episode ends
-        inside is left ended, as after ``step`` (docs/state.md#rollouts).
+        inside is left ended, as after ``step``. On the CPU one native call; on MJX one jitted scan
+        of the backend's step (docs/state_and_rollouts.md#rollouts).
         """
         if self.autoreset_mode is not AutoresetMode.DISABLED:
             raise ValueError(

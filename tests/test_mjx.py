@@ -560,3 +560,35 @@ def test_functional_steps_are_the_mjx_backends():
     with pytest.raises(NotImplementedError, match="backend='mjx'"):
         env.functional()
     env.close()
+
+
+def test_rollout_is_one_scan_of_the_backends_step():
+    """On MJX a rollout is the jitted step scanned: T steps' numbers, bit for bit; the CPU's to float32."""
+    kwargs = {"autoreset_mode": "disabled", "max_episode_steps": 12, "reset_noise_scale": 0.0}
+    rolled, stepped = mjvec.make(IP, N, backend="mjx", **kwargs), mjvec.make(IP, N, backend="mjx", **kwargs)
+    cpu = mjvec.make(IP, N, **kwargs)
+    try:
+        for env in (rolled, stepped, cpu):
+            env.reset(seed=0)
+        actions = np.moveaxis(_actions(rolled.single_action_space, 16, scale=0.3), 0, 1).copy()
+        result = rolled.rollout(actions, record_state=True)
+        expected = cpu.rollout(actions, record_state=True)
+        np.testing.assert_array_equal(result.valid, expected.valid)
+        np.testing.assert_allclose(result.obs, expected.obs, rtol=0, atol=1e-5)
+        np.testing.assert_allclose(result.states, expected.states, rtol=0, atol=1e-5)
+        assert result.truncated[:, 11].any() and not result.valid[:, 12:].any()
+        for k in range(16):
+            obs, reward, terminated, truncated, _ = stepped.step(actions[:, k])
+            v = result.valid[:, k]
+            np.testing.assert_array_equal(result.obs[v, k], obs[v])
+            np.testing.assert_array_equal(result.reward[v, k], reward[v])
+            np.testing.assert_array_equal(result.terminated[v, k], terminated[v])
+            if (terminated | truncated).any():
+                break
+        ended = result.terminated.any(axis=1) | result.truncated.any(axis=1)
+        with pytest.raises(RuntimeError, match="have ended"):
+            rolled.step(actions[:, 0])
+        rolled.reset(options={"reset_mask": ended})
+    finally:
+        for env in (rolled, stepped, cpu):
+            env.close()

@@ -22,7 +22,7 @@ import numpy as np
 
 from mjvec.core.tree import tree_map
 
-__all__ = ["RolloutResult", "evaluate"]
+__all__ = ["RolloutResult", "evaluate", "episode_view"]
 
 
 class RolloutResult(NamedTuple):
@@ -66,26 +66,38 @@ def evaluate(task, actions: np.ndarray, first: dict[str, np.ndarray], records: d
     diverged = np.arange(t)[None] == diverged_at[:, None]
     terminated &= ~diverged
     truncated |= diverged
-    # the first end of each env's episode; the steps after it belong to no episode
+    reward = np.where(diverged, 0.0, reward)
+
+    def last_finite(x, before):  # a diverged step shows the episode's last finite observation
+        x = np.array(x)
+        for i in np.flatnonzero(diverged_at < t):
+            j = diverged_at[i]
+            x[i, j] = x[i, j - 1] if j > 0 else before[i]
+        return x
+
+    obs = tree_map(last_finite, obs, last_obs)
+    obs, reward, terminated, truncated, valid, ended = episode_view(obs, reward, terminated, truncated)
+    info["diverged"] = diverged & valid
+    return obs, reward, terminated, truncated, valid, info, ended
+
+
+def episode_view(obs: Any, reward: np.ndarray, terminated: np.ndarray, truncated: np.ndarray) -> tuple:
+    """``(obs, reward, terminated, truncated, valid, ended)``: T steps seen as the episode running at the start.
+
+    The steps after each env's first end belong to no episode: ``valid`` False, reward 0,
+    no end reported, the observation held at the episode's last; ``ended`` marks the envs
+    whose episode ended inside.
+    """
+    t = reward.shape[1]
     done = terminated | truncated
     first_end = np.where(done.any(axis=1), done.argmax(axis=1), t)
     valid = np.arange(t)[None] <= first_end[:, None]
-    after = ~valid
-    terminated &= valid
-    truncated &= valid
-    reward = np.where(valid & ~diverged, reward, 0.0)
-    last = np.minimum(first_end, t - 1)
-    # a diverged step shows the episode's last finite observation (the one before it)
-    shown = np.where(diverged_at < t, np.maximum(diverged_at - 1, -1), last)
+    ended = first_end < t
 
-    def hold(x, before):
+    def hold(x):
         x = np.array(x)
-        for i in np.flatnonzero(after.any(axis=1) | (diverged_at < t)):
-            j = shown[i]
-            x[i, j + 1 :] = x[i, j] if j >= 0 else before[i]
+        for i in np.flatnonzero(ended):
+            x[i, first_end[i] + 1 :] = x[i, first_end[i]]
         return x
 
-    obs = tree_map(hold, obs, last_obs)
-    info["diverged"] = diverged
-    ended = first_end < t
-    return obs, reward, terminated, truncated, valid, info, ended
+    return tree_map(hold, obs), np.where(valid, reward, 0.0), terminated & valid, truncated & valid, valid, ended

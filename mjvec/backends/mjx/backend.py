@@ -31,11 +31,19 @@ from mjvec import validation
 from mjvec.backends.mjx.devices import env_sharding, warn_cpu_lapack
 from mjvec.backends.mjx.engine import has_field, mjx
 from mjvec.backends.mjx.functional import FunctionalEnv
-from mjvec.backends.mjx.program import MjxState, Program, get_state, set_state, vector_reset, vector_step
+from mjvec.backends.mjx.program import (
+    MjxState,
+    Program,
+    get_state,
+    set_state,
+    vector_reset,
+    vector_rollout,
+    vector_step,
+)
 from mjvec.backends.mjx.random import entropy_seeds, seed_keys
 from mjvec.backends.mjx.randomize import check_randomization, nominal_params
 from mjvec.backends.mjx.simulation import BAD_KINDS
-from mjvec.core import outputs
+from mjvec.core import outputs, rollout
 from mjvec.core.episode import Episodes, Rules, Seeding
 from mjvec.core.torch_arrays import TorchArrays
 from mjvec.core.tree import tree_map
@@ -261,10 +269,30 @@ class MjxBackend:
         return outputs.step_result(self.task, jax.device_get(out), self._obs_dtypes, _host)  # the one host copy
 
     def rollout(self, actions, start, states: bool):
-        raise NotImplementedError(
-            "`rollout()` is not available on backend='mjx' yet: step in a loop (each step is one jitted call),"
-            " or use backend='cpu', whose rollout is one native call"
-        )
+        """T steps in one jitted ``lax.scan`` of the backend's step; NumPy out (``mjvec.core.rollout``)."""
+        if self._device_out:
+            raise NotImplementedError(
+                f"`rollout()` returns NumPy arrays; this env hands out {self.array_type} arrays: use `env.functional()`"
+                " inside your own `lax.scan` to keep a rollout on the device"
+            )
+        if start is not None:  # new episodes from the given states, as reset(options={"state": ...})
+            self.reset(np.ones(self.num_envs, dtype=np.bool_), [None] * self.num_envs, start)
+        (actions,) = self._put(actions)
+        self._state, record = vector_rollout(self._program, self._state, self.model, self._template, actions, states)
+        record = jax.tree.map(lambda x: np.swapaxes(np.asarray(x), 0, 1), jax.device_get(record))
+        obs, reward, terminated, truncated, info = record[:5]
+        obs, reward, terminated, truncated, valid, ended = rollout.episode_view(obs, reward, terminated, truncated)
+        info["diverged"] = info["diverged"] & valid
+        last = valid.sum(axis=1) - 1
+        episodes = self._state.episodes
+        self._state = self._state._replace(episodes=episodes._replace(
+            ended=self._put(ended)[0],
+            last_obs=self._put(tree_map(lambda x: x[np.arange(self.num_envs), last], obs))[0],
+        ))
+        obs = tree_map(lambda x, dtype: x.astype(dtype), obs, self._obs_dtypes)
+        info = {k: _host(v) for k, v in info.items()}
+        state_records = np.asarray(record[5], dtype=np.float64) if states else None
+        return rollout.RolloutResult(obs, _host(reward), terminated, truncated, valid, info, state_records)
 
     def get_state(self, env_ids: np.ndarray) -> np.ndarray:
         states = get_state(self._program, self._state.data)

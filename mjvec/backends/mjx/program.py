@@ -29,7 +29,8 @@ from mjvec.core import episode
 from mjvec.core.episode import Episodes, Rules
 
 __all__ = [
-    "MjxState", "Program", "step_program", "reset_program", "vector_step", "vector_reset", "set_state", "get_state",
+    "MjxState", "Program", "step_program", "reset_program", "rollout_program", "vector_step", "vector_reset",
+    "vector_rollout", "set_state", "get_state",
     "fingerprint",
 ]
 
@@ -164,9 +165,27 @@ def reset_program(program: Program, state: MjxState, model, template, mask, new_
     return MjxState(sim.raw, sim.params, episodes), out
 
 
-#: the backend's compiled step and reset: the functions above under jit, the state donated
+def rollout_program(program: Program, state: MjxState, model, template, actions, record_state: bool):
+    """``actions.shape[1]`` steps of ``step_program`` in one ``lax.scan``: ``(state, per-step outputs)``.
+
+    The outputs are ``(T, n, ...)``: obs, reward, terminated, truncated, info values (dense),
+    and the physics states after each step when ``record_state``.
+    """
+
+    def body(state, action):
+        state, out = step_program(program, state, model, template, action)
+        record = (out.obs, out.reward, out.terminated, out.truncated, {k: v for k, (v, _) in out.info.items()})
+        if record_state:
+            record += (flatten_state(state.data, program.state_layout),)
+        return state, record
+
+    return jax.lax.scan(body, state, jnp.swapaxes(actions, 0, 1))
+
+
+#: the backend's compiled step, reset and rollout: the functions above under jit, the state donated
 vector_step = jax.jit(step_program, static_argnums=0, donate_argnums=1)
 vector_reset = jax.jit(reset_program, static_argnums=0, donate_argnums=1)
+vector_rollout = jax.jit(rollout_program, static_argnums=(0, 5), donate_argnums=1)
 
 
 @functools.partial(jax.jit, static_argnums=0, donate_argnums=1)
