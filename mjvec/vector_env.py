@@ -181,7 +181,8 @@ class MjVecEnv(CheckedCalls, VectorEnv):
         (episodes ended by a divergence), MuJoCo's warnings (``"badqpos"``,
         ``"badqvel"``, ``"badqacc"``, ``"badctrl"``: substeps at which the check
         fired; ``"contactfull"``, ``"cnstrfull"``, ``"inertia"``, which end no
-        episode), ``"simulation_error"`` and ``"nonfinite_observation"``.
+        episode), ``"simulation_error"``, ``"nonfinite_observation"``,
+        ``"nonfinite_reward"`` and ``"nonfinite_reset_observation"``.
         """
         out = {}
         messages = self._backend.fault_messages()

@@ -542,3 +542,83 @@ def test_rejection_sampling_that_never_accepts_raises_naming_the_envs():
         env.reset(seed=0)
     assert env.diagnostics()["reset_sampling_exhausted"]["env_ids"] == [0, 1, 2]
     env.close()
+
+
+# -- non-finite values from the task (issue 14, item 5) ------------------------------
+@pytest.mark.parametrize("mode", ["next_step", "same_step", "disabled"])
+@pytest.mark.parametrize("value", [np.nan, np.inf])
+def test_nonfinite_reward_is_a_divergence_of_that_env(mode, value):
+    from mjvec.envs.half_cheetah import HalfCheetah
+
+    class BadReward(HalfCheetah):
+        calls = 0
+
+        def evaluate(self, xp, data, action, before):
+            reward, terminated, info = super().evaluate(xp, data, action, before)
+            BadReward.calls += 1
+            if BadReward.calls == 3:
+                reward = np.where(np.arange(reward.shape[0]) == 1, value, reward)
+            return reward, terminated, info
+
+    env = mjvec.make(BadReward(), N, autoreset_mode=mode, max_episode_steps=50)
+    clean = mjvec.make(ENV, N, autoreset_mode=mode, max_episode_steps=50)
+    previous, _ = env.reset(seed=0)
+    clean.reset(seed=0)
+    for t, a in enumerate(_actions(3)):
+        if t:
+            previous = obs
+        obs, reward, terminated, truncated, info = env.step(a)
+        ref = clean.step(a)
+        assert np.isfinite(reward).all() and np.isfinite(obs).all()
+    np.testing.assert_array_equal(reward, np.where(np.arange(N) == 1, 0.0, ref[1]))
+    assert truncated.tolist() == [False, True, False, False] and not terminated.any()
+    assert info["_diverged"].tolist() == [False, True, False, False]
+    assert not info["_reward_forward"][1]
+    # as any divergence: the episode ends at its last finite observation, the previous step's
+    np.testing.assert_array_equal(info["final_obs"][1] if mode == "same_step" else obs[1], previous[1])
+    diagnostics = env.diagnostics()
+    assert diagnostics["nonfinite_reward"] == {"count": 1, "env_ids": [1]}
+    assert diagnostics["diverged"] == {"count": 1, "env_ids": [1]}
+    assert "nonfinite_observation" not in diagnostics
+    env.close(), clean.close()
+
+
+def _nan_at_reset(calls_before_nan):
+    """HalfCheetah whose reset state of env 2 is NaN from the ``calls_before_nan``-th reset on."""
+    calls = []
+    from mjvec.envs.half_cheetah import HalfCheetah
+
+    class NanReset(HalfCheetah):
+        def reset_state(self, xp, rng, init_qpos, init_qvel):
+            qpos, qvel = super().reset_state(xp, rng, init_qpos, init_qvel)
+            calls.append(qpos.shape[0])
+            if len(calls) >= calls_before_nan:  # every env is reset at once in these tests
+                qvel = np.where((np.arange(N) == 2)[:, None], np.nan, qvel)
+            return qpos, qvel
+
+    return NanReset()
+
+
+def test_nonfinite_observation_after_reset_raises_naming_the_task_function():
+    env = mjvec.make(_nan_at_reset(1), N)
+    with pytest.raises(RuntimeError, match=r"NanReset: the observation after resetting environments \[2\] is not"
+                       r" finite .*`NanReset.reset_state`.*`NanReset.observe`"):
+        env.reset(seed=0)
+    assert env.diagnostics()["nonfinite_reset_observation"] == {"count": 1, "env_ids": [2]}
+    # the env's last observation is never the non-finite one
+    assert np.isfinite(env._backend._episodes.last_obs).all()
+    env.close()
+
+
+@pytest.mark.parametrize("mode", ["next_step", "same_step"])
+def test_nonfinite_observation_after_an_autoreset_raises_and_is_never_returned(mode):
+    env = mjvec.make(_nan_at_reset(2), N, autoreset_mode=mode, max_episode_steps=2)
+    env.reset(seed=0)
+    outs = []
+    with pytest.raises(RuntimeError, match=r"after resetting environments \[2\] is not finite"):
+        for a in _actions(4):
+            outs.append(env.step(a))
+    assert len(outs) == (1 if mode == "same_step" else 2)  # the step that autoresets raises
+    assert np.isfinite(env._backend._episodes.last_obs).all()
+    assert env.diagnostics()["nonfinite_reset_observation"] == {"count": 1, "env_ids": [2]}
+    env.close()

@@ -42,7 +42,8 @@ from mjvec.render import RenderState
 __all__ = ["MjxBackend", "UnsupportedFeatureError", "put_model", "FAULT_KINDS"]
 
 #: what the backend counts per env, as the CPU backend's diagnostics() kinds
-FAULT_KINDS = ("diverged", *BAD_KINDS, "nonfinite_observation", "reset_sampling_exhausted")
+FAULT_KINDS = ("diverged", *BAD_KINDS, "nonfinite_observation", "nonfinite_reward", "nonfinite_reset_observation",
+               "reset_sampling_exhausted")
 
 
 class UnsupportedFeatureError(NotImplementedError):
