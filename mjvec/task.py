@@ -31,6 +31,7 @@ from gymnasium import spaces
 
 from mjvec.actions import ActionSpec
 from mjvec.core.random import NumpyRandom
+from mjvec.task_checks import probe
 from mjvec.validation import check_positive_int
 
 __all__ = ["Task", "CustomTask", "NumpyRandom", "gymnasium_asset", "norm", "load_model_source"]
@@ -196,7 +197,7 @@ class Task:
 # The functions a user passes are written as the built-in tasks' are: over batched
 # fields (``data.qpos`` is ``(num_envs, nq)``) and an array namespace ``xp``, without
 # in-place writes, so they run on both backends. The MjData fields they read, and the
-# observation size, are found by calling them once on a single ``MjData``.
+# observation size, are found by calling them on a few envs (mjvec.task_checks.probe).
 
 
 def load_model_source(xml: str | os.PathLike) -> mujoco.MjSpec:
@@ -210,20 +211,6 @@ def load_model_source(xml: str | os.PathLike) -> mujoco.MjSpec:
     if not os.path.exists(xml):
         raise ValueError(f"`xml` is neither MJCF text (it does not start with '<') nor an existing file: {xml!r}")
     return mujoco.MjSpec.from_file(xml)
-
-
-class _Recorder:
-    """A single-env ``data`` that records which MjData fields a function reads."""
-
-    def __init__(self, data: mujoco.MjData):
-        self._data = data
-        self.read: list[str] = []
-
-    def __getattr__(self, name: str):
-        value = getattr(self._data, name)  # AttributeError names the field
-        if name not in self.read:
-            self.read.append(name)
-        return np.array(value)[None]
 
 
 class CustomTask(Task):
@@ -274,27 +261,9 @@ class CustomTask(Task):
         self._sensordata = bool(sensordata)
         self.reset_noise_scale = float(reset_noise_scale)
         self._actions = actions
-        size, read = self._probe()
+        size, read = probe(self)
         self.fields = tuple(dict.fromkeys((*fields, *(f for f in read if f not in ("qpos", "qvel")))))
         self.single_observation_space = self.observation_box(size)
-
-    def _probe(self) -> tuple[int, list[str]]:
-        """Call the functions once on one MjData: the observation size and the fields read."""
-        data = mujoco.MjData(self.model)
-        mujoco.mj_forward(self.model, data)
-        rec = _Recorder(data)
-        action = np.zeros((1, self.single_action_space.shape[0]), dtype=self.single_action_space.dtype)
-        before = self.before_step(np, rec)
-        obs = np.asarray(self.observe(np, rec))
-        if obs.ndim != 2 or obs.shape[0] != 1:
-            raise ValueError(f"`observe` must return an (n, k) array for n envs, got shape {obs.shape} for n=1")
-        reward, terminated, _ = self.evaluate(np, rec, action, before)
-        if np.shape(reward) != (1,) or np.shape(terminated) != (1,):
-            raise ValueError(
-                f"`reward` and `terminated` must return (n,) arrays for n envs, got shapes {np.shape(reward)}"
-                f" and {np.shape(terminated)} for n=1"
-            )
-        return obs.shape[1], rec.read
 
     def default_actions(self) -> ActionSpec:
         return self._actions if self._actions is not None else ActionSpec(ctrl="all")
