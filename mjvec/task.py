@@ -2,7 +2,9 @@
 
 A task's functions take ``xp`` (an array namespace: ``numpy`` on the CPU backend,
 ``jax.numpy`` on MJX) and ``data``, an object whose attributes are batched MjData
-fields shaped ``(num_envs, ...)`` (``data.qpos``, ``data.xpos``, ``data.cfrc_ext``...).
+fields shaped ``(num_envs, ...)`` (``data.qpos``, ``data.xpos``, ``data.cfrc_ext``...),
+and ``data.timestep``, ``(num_envs,)``: each env's own ``opt.timestep`` (which
+``randomize=`` or ``variants=`` may vary; ``task.dt`` is the nominal value).
 They never loop over environments and never mutate ``data``.
 
 A backend calls them in this order for one vector step::
@@ -81,7 +83,8 @@ class Task:
       model: the compiled ``mujoco.MjModel`` (shared by all environments).
       spec: the ``mujoco.MjSpec`` it was compiled from, or None.
       frame_skip: MuJoCo substeps per environment step.
-      dt: ``model.opt.timestep * frame_skip``, seconds per environment step.
+      dt: ``model.opt.timestep * frame_skip``, the nominal seconds per environment step;
+        a reward reads each env's own with ``step_dt(data)``.
       init_qpos, init_qvel: the model's initial state (``qpos0`` and zeros).
       single_observation_space, single_action_space: one environment's spaces.
     """
@@ -148,6 +151,13 @@ class Task:
     def load_xml(xml_file: str) -> mujoco.MjSpec:
         """Parse an MJCF file, resolving names as Gymnasium does."""
         return mujoco.MjSpec.from_file(gymnasium_asset(xml_file))
+
+    def step_dt(self, data):
+        """``(num_envs,)`` seconds per env step, each env's own: ``data.timestep * frame_skip``.
+
+        Bit for bit ``dt`` where ``opt.timestep`` is not varied.
+        """
+        return data.timestep * self.frame_skip
 
     # -- the batched functions ------------------------------------------------
     def before_step(self, xp, data) -> dict[str, Any]:

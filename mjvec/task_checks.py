@@ -24,8 +24,9 @@ PROBE_ENVS = 3
 class _Recorder:
     """A batched ``data`` over a few ``MjData`` that records which MjData fields a function reads."""
 
-    def __init__(self, datas: Sequence[mujoco.MjData]):
+    def __init__(self, datas: Sequence[mujoco.MjData], timestep: float):
         self._datas = datas
+        self.timestep = np.full(len(datas), timestep)  # as backends give it: not an MjData field
         self.read: list[str] = []
 
     def __getattr__(self, name: str):
@@ -112,11 +113,11 @@ def probe(task: Any, n: int = PROBE_ENVS) -> tuple[int, list[str]]:
     space = task.single_action_space
     low, high = (np.where(np.isfinite(b), b, s) for b, s in ((space.low, -1.0), (space.high, 1.0)))
     action = rng.uniform(low, high, (n, *space.shape)).astype(space.dtype)
-    rec = _Recorder(datas)
+    rec = _Recorder(datas, task.model.opt.timestep)
     together = _results(task, rec, action, n)
     for i, d in enumerate(datas):
         try:
-            alone = _results(task, _Recorder([d]), action[i : i + 1], 1)
+            alone = _results(task, _Recorder([d], task.model.opt.timestep), action[i : i + 1], 1)
         except _ShapeError as e:
             raise ValueError(
                 f"`{e.fn}` mixes environments: its results have one row per env for {n} envs in distinct states,"

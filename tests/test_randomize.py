@@ -246,3 +246,39 @@ def test_get_model_checks_its_argument():
         env.get_model(2)
     with pytest.raises(TypeError, match="`i` must be an int"):
         env.get_model("0")
+
+
+@pytest.mark.parametrize("env_id", ["HalfCheetah-v5", "Hopper-v5", "Swimmer-v5"])
+def test_a_randomized_timestep_is_the_one_velocities_divide_by(env_id):
+    """Rewards read each env's own opt.timestep, not the nominal dt (issue 14, item 3)."""
+    for randomize, n in (({"opt.timestep": mjvec.Uniform(2.0, 2.0)}, 1), ({"opt.timestep": mjvec.Uniform(1.0, 2.0)}, 3)):
+        env = mjvec.make(env_id, n, randomize=randomize)
+        task = env._backend.rules.task
+        _, info = env.reset(seed=0)
+        timestep = np.array([env.get_model(i).opt.timestep for i in range(n)])
+        if n == 1:  # drawn x2: x_velocity is the displacement over twice the nominal dt
+            assert timestep[0] == 2 * task.model.opt.timestep
+            timestep = np.array([2 * task.model.opt.timestep])
+        x = info["x_position"]
+        for a in np.random.default_rng(0).uniform(-1, 1, (3, n, *env.single_action_space.shape)):
+            _, reward, _, _, info = env.step(a.astype(np.float32))
+            np.testing.assert_allclose(info["x_velocity"], (info["x_position"] - x) / (timestep * task.frame_skip),
+                                       rtol=1e-12, atol=0)
+            x = info["x_position"]
+        env.close()
+
+
+def test_the_timestep_tasks_read_is_each_envs_own_on_every_path():
+    """``data.timestep``: the nominal value, each variant's, each draw's; a view a task cannot write."""
+    env = mjvec.make("HalfCheetah-v5", 2)
+    data = env._backend.sim.data
+    np.testing.assert_array_equal(data.timestep, [0.01, 0.01])
+    assert not data.timestep.flags.writeable
+    env.close()
+    env = mjvec.make("HalfCheetah-v5", 2, variants=lambda spec, i: setattr(spec.option, "timestep", 0.01 * (i + 1)))
+    np.testing.assert_array_equal(env._backend.sim.data.timestep, [0.01, 0.02])
+    env.close()
+    env = mjvec.make("HalfCheetah-v5", 2, randomize={"opt.timestep": mjvec.Uniform(1.0, 2.0)})
+    env.reset(seed=0)
+    np.testing.assert_array_equal(env._backend.sim.data.timestep, [env.get_model(i).opt.timestep for i in range(2)])
+    env.close()

@@ -140,6 +140,19 @@ class CpuSimulation:
         # views of the buffers, as the bound fields are: what a task returns as is gets copied
         # before it reaches the caller (mjvec.core.ops.NumpyOps.own)
         self.data = types.SimpleNamespace(**{**bound, **{f: b[...] for f, b in {**self._derived, **self._on_demand}.items()}})
+        self.data.timestep = self._timestep()
+
+    def _timestep(self) -> np.ndarray:
+        """``(num_envs,)``: each simulation's ``opt.timestep``, live where ``randomize=`` draws it."""
+        if self._randomization is not None and "opt.timestep" in self._randomization.fields:
+            return self._expanded["opt.timestep"][...]
+        models = self._batch.models
+        if isinstance(models, tuple):  # variants: a compiled model per env
+            values = np.array([m.opt.timestep for m in models])
+        else:
+            values = np.full(self.num_envs, self.model.opt.timestep)
+        values.flags.writeable = False
+        return values[...]  # a view, as the other fields: what a task returns as is gets copied
 
     def detach(self, values: dict[str, Any]) -> dict[str, Any]:
         return {k: np.array(v) for k, v in values.items()}
