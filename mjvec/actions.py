@@ -195,6 +195,7 @@ class BoundActions:
             e = lookup("eq", "equality", n, names_of(model, mujoco.mjtObj.mjOBJ_EQUALITY, model.neq))
             entries.append(("eq", n, "eq", "eq_active", (e,)))
 
+        self._check_bounds_keys({k for e in entries for k in (e[0], f"{e[0]}:{e[1]}")})
         layout, lows, highs, start = [], [], [], 0
         for kind, name, comp, field, dst in entries:
             width = len(dst)
@@ -237,6 +238,16 @@ class BoundActions:
                     src[list(e.dst)] = np.arange(e.start, e.stop)
                     driven[list(e.dst)] = True
             self._plan[field] = (src, driven)
+
+    def _check_bounds_keys(self, driven: set[str]) -> None:
+        """Refuse a ``bounds`` key that names no entry the spec drives (a typo would leave it unbounded)."""
+        for key in self.spec.bounds:
+            if key not in driven:
+                known = sorted(driven, key=lambda k: (":" in k, k))
+                raise ValueError(
+                    f"`bounds` key {key!r} names nothing this ActionSpec drives{did_you_mean(key, driven)};"
+                    f" its keys: {known[:20]}{' ...' if len(known) > 20 else ''}"
+                )
 
     def _bounds(self, model, kind, name, comp, dst) -> tuple[np.ndarray, np.ndarray]:
         width = len(dst)

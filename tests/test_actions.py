@@ -190,6 +190,12 @@ def test_actions_on_a_v5_task():
         (dict(ctrl=None, xfrc={"box": "force"}, bounds={"xfrc": (1, -1)}), "low <= high"),
         (dict(ctrl=None, xfrc={"box": "force"}, bounds={"force": (0, 1)}), "`bounds` keys must be"),
         (dict(ctrl=None), "must drive something"),
+        # a bounds key that names nothing would leave its entry unbounded (issue 14, item 8)
+        (dict(ctrl=None, xfrc={"box": "force"}, bounds={"xfrc:bxo": (-1, 1)}),
+         r"`bounds` key 'xfrc:bxo' names nothing this ActionSpec drives \(did you mean 'xfrc:box', 'xfrc'\?\);"
+         r" its keys: \['xfrc', 'xfrc:box'\]"),
+        (dict(ctrl=None, xfrc={"box": "force"}, bounds={"qfrc": (-1, 1)}), r"`bounds` key 'qfrc' names nothing"),
+        (dict(ctrl=["elbow_motor"], bounds={"ctrl:shoulder": (-1, 1)}), r"`bounds` key 'ctrl:shoulder' names nothing"),
     ],
 )
 def test_bad_specs(kwargs, message):
