@@ -233,6 +233,8 @@ def step(ops, rules: Rules, ep: Episodes, sim, action) -> tuple[Episodes, StepOu
             # the terminal observation and info go to final_obs/final_info
             final_info: dict = {}
             _merge(ops, final_info, step_info, done & valid)
+            if diverged is not None:  # the ended step's own flag: in final_info too
+                _merge(ops, final_info, {"diverged": diverged}, diverged)
             final = (obs, done, final_info)
             ep, exhausted = _reset_simulations(ops, rules, ep, sim, done, done if redraw else None)
             fresh = ops.own(task.observe(xp, sim.data))
