@@ -10,6 +10,7 @@ import gymnasium
 
 from mjvec import validation
 from mjvec.envs import TASKS, TaskEntry
+from mjvec.envs.arguments import check_task_kwargs
 from mjvec.render import DEFAULT_SIZE
 from mjvec.task import Task
 from mjvec.vector_env import MjVecEnv
@@ -47,6 +48,7 @@ def make_task(env_id: str, **task_kwargs: Any) -> Task:
                 f"{entry.name} got an unexpected keyword argument {name!r}{validation.did_you_mean(name, known)};"
                 f" its arguments are {known}"
             )
+    check_task_kwargs(entry.name, task_cls, task_kwargs)
     return task_cls(**task_kwargs)
 
 
