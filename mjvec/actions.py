@@ -99,6 +99,9 @@ class ActionSpec:
         workspace: Mapping[str, tuple[Any, Any]] | None = None,
         dtype: Any = np.float32,
     ):
+        if isinstance(ctrl, str) and ctrl != "all":
+            hint = " (did you mean 'all'?)" if ctrl.strip().lower() == "all" else f"; for one actuator, ctrl=[{ctrl!r}]"
+            raise ValueError(f'`ctrl` must be "all", a list of actuator names, or None, got {ctrl!r}{hint}')
         if ctrl is not None and ctrl != "all":
             ctrl = names_list("ctrl", ctrl)
         self.ctrl = ctrl

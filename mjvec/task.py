@@ -262,6 +262,7 @@ class CustomTask(Task):
                 raise TypeError(f"`{name}` must be a function, got {type(fn).__name__}")
         if actions is not None and not isinstance(actions, ActionSpec):
             raise TypeError(f"`actions` must be an mjvec.ActionSpec or None, got {type(actions).__name__}")
+        check_positive_int(frame_skip, "frame_skip")  # before compiling: its error is not the model's
         try:
             super().__init__(spec, frame_skip)
         except ValueError as e:
@@ -271,9 +272,13 @@ class CustomTask(Task):
         self._sensordata = bool(sensordata)
         self.reset_noise_scale = float(reset_noise_scale)
         self._actions = actions
-        size, read = probe(self)
+        self._cast = False
+        size, read, dtype = probe(self)
         self.fields = tuple(dict.fromkeys((*fields, *(f for f in read if f not in ("qpos", "qvel")))))
-        self.single_observation_space = self.observation_box(size)
+        # a float32 observe makes a float32 space; other dtypes (bool, int, float16) become float64
+        self._cast = dtype not in (np.float32, np.float64)
+        box = self.observation_box(size)
+        self.single_observation_space = box if dtype != np.float32 else spaces.Box(-np.inf, np.inf, (size,), np.float32)
 
     def default_actions(self) -> ActionSpec:
         return self._actions if self._actions is not None else ActionSpec(ctrl="all")
@@ -283,7 +288,8 @@ class CustomTask(Task):
 
     def observe(self, xp, data):
         if self._observe_fn is not None:
-            return self._observe_fn(xp, data)
+            obs = self._observe_fn(xp, data)
+            return xp.asarray(obs, dtype=float) if self._cast else obs
         parts = (data.qpos, data.qvel, data.sensordata) if self._sensordata else (data.qpos, data.qvel)
         return xp.concatenate(parts, axis=-1)
 

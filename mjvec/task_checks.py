@@ -103,8 +103,8 @@ def _results(task: Any, rec: _Recorder, action: np.ndarray, n: int) -> dict[str,
     return results
 
 
-def probe(task: Any, n: int = PROBE_ENVS) -> tuple[int, list[str]]:
-    """Check a ``CustomTask``'s functions on ``n`` envs: ``(observation size, fields read)``.
+def probe(task: Any, n: int = PROBE_ENVS) -> tuple[int, list[str], np.dtype]:
+    """Check a ``CustomTask``'s functions on ``n`` envs: ``(observation size, fields read, its dtype)``.
 
     Raises ``ValueError`` naming the function for a wrong shape or a result that mixes
     envs, ``TypeError`` for a wrong type, before anything is simulated.
@@ -132,4 +132,4 @@ def probe(task: Any, n: int = PROBE_ENVS) -> tuple[int, list[str]]:
                     " come from that env's row of every field (`d.qpos[:, 0]`, not `d.qpos[0]`; `axis=-1`,"
                     " not a sum over every env)"
                 )
-    return together["observe"].shape[1], rec.read
+    return together["observe"].shape[1], rec.read, together["observe"].dtype

@@ -136,6 +136,16 @@ def check_seeds(seed: Any, num_envs: int) -> Sequence[int | None]:
     """
     if seed is None:
         return [None] * num_envs
+    if isinstance(seed, np.ndarray) and seed.ndim != 1:
+        if seed.ndim:
+            raise ValueError(
+                f"`seed` as an array must be 1-D, one seed per environment ({num_envs}), got shape {seed.shape}"
+            )
+        seed = seed[()]  # a 0-d array is the number it holds
+        if not isinstance(seed, np.integer) or isinstance(seed, np.bool_):
+            raise TypeError(
+                f"`seed` must be an int, a sequence of {num_envs} ints, or None, got a 0-d {seed.dtype} array"
+            )
     if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
         seed = _check_seed(seed, "seed")
         return [seed + i for i in range(num_envs)]

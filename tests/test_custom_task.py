@@ -136,3 +136,35 @@ def test_correct_functions_over_several_envs_pass_the_check():
         observe=lambda xp, d: xp.concatenate([d.qpos, d.xpos[:, 1], xp.linalg.norm(d.qvel, axis=-1)[:, None]], -1),
     )
     assert task.single_observation_space.shape == (7,) and set(task.fields) == {"xpos"}
+
+
+@pytest.mark.parametrize("dtype, space", [(np.float32, np.float32), (np.float64, np.float64), (np.bool_, np.float64),
+                                          (np.int32, np.float64), (np.float16, np.float64)])
+def test_the_observation_space_matches_what_observe_returns(dtype, space):
+    """A float32 observe gives a float32 space; a bool or int one is returned as float64 (issue 14, item 15)."""
+    task = mjvec.Task.from_xml(XML, observe=lambda xp, d: (d.qpos > -1).astype(dtype))
+    env = mjvec.make(task, 2)
+    assert env.single_observation_space.dtype == space
+    obs, _ = env.reset(seed=0)
+    assert obs.dtype == space and env.observation_space.contains(obs)
+    obs, *_ = env.step(np.zeros((2, 1), np.float32))
+    assert obs.dtype == space and env.observation_space.contains(obs)
+    env.close()
+
+
+def test_messages_name_what_was_wrong():
+    """issue 14, item 15: frame_skip=0 is not a compile error; ctrl="ALL" hints at "all"; a 0-d seed is its number."""
+    with pytest.raises(ValueError, match=r"^`frame_skip` must be >= 1, got 0$"):
+        mjvec.Task.from_xml(XML, frame_skip=0)
+    with pytest.raises(ValueError, match=r'`ctrl` must be "all", a list of actuator names, or None, got \'ALL\''
+                                         r" \(did you mean 'all'\?\)"):
+        mjvec.ActionSpec(ctrl="ALL")
+    with pytest.raises(ValueError, match=r"got 'slide'; for one actuator, ctrl=\['slide'\]"):
+        mjvec.ActionSpec(ctrl="slide")
+    env = mjvec.make(mjvec.Task.from_xml(XML, reset_noise_scale=0.1), 2)
+    np.testing.assert_array_equal(env.reset(seed=np.array(5))[0], env.reset(seed=5)[0])
+    with pytest.raises(TypeError, match=r"`seed` must be an int, a sequence of 2 ints, or None, got a 0-d float64 array"):
+        env.reset(seed=np.array(5.0))
+    with pytest.raises(ValueError, match=r"`seed` as an array must be 1-D, one seed per environment \(2\), got shape"):
+        env.reset(seed=np.array([[1, 2]]))
+    env.close()
