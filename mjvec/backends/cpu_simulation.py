@@ -289,5 +289,11 @@ class CpuSimulation:
                 buf[mask] = self._bound[f][mask]
 
     def close(self) -> None:
-        self._batch = None
-        self.data = None
+        """Release the batch, its threads and its memory, even while the env is still referenced.
+
+        Every array bound to the batch is a view that keeps it alive: all of them are dropped.
+        """
+        for name in ("_batch", "data", "_bound", "_inputs", "_expanded", "_warnings", "_ctrl", "_qpos", "_qvel",
+                     "_on_demand", "_derived"):
+            if hasattr(self, name):
+                setattr(self, name, None)
