@@ -282,3 +282,26 @@ def test_the_timestep_tasks_read_is_each_envs_own_on_every_path():
     env.reset(seed=0)
     np.testing.assert_array_equal(env._backend.sim.data.timestep, [env.get_model(i).opt.timestep for i in range(2)])
     env.close()
+
+
+@pytest.mark.parametrize("field, dist, match", [
+    ("body_mass", mjvec.Normal(1.0, 0.5), r"Normal\(1.0, 0.5, mode='scale'\) can draw -inf for body_mass at \[1\] \(model value"
+     r" 6.25.*\(a Normal with std > 0 can draw any value\).*body_mass must stay > 0"),
+    ("body_mass", mjvec.Uniform(0.0, 1.5), r"can draw 0.0 for body_mass at \[1\]"),
+    ("body_mass", mjvec.Uniform(-1.0, 0.0, mode="add"), r"can draw -1.0 for body_mass at \[0\]"),
+    ("opt.timestep", mjvec.Uniform(0.0, 0.01, mode="set"), r"can draw 0.0 for opt.timestep"),
+    ("geom_friction", mjvec.Normal(0.0, 0.1, mode="add"), r"geom_friction must stay >= 0"),
+    ("dof_damping", mjvec.Uniform(-2.0, 1.0), r"can draw -\d.* for dof_damping"),
+])
+def test_distributions_that_can_draw_unphysical_values_are_refused(field, dist, match):
+    """issue 14, item 12: a negative or zero mass, timestep or friction is refused at make, not simulated."""
+    with pytest.raises(ValueError, match=match):
+        mjvec.make("HalfCheetah-v5", 2, randomize={field: dist})
+
+
+def test_distributions_that_keep_values_physical_pass():
+    for field, dist in [("body_mass", mjvec.Normal(1.0, 0.0)), ("body_mass", mjvec.LogUniform(0.5, 2.0)),
+                        ("dof_damping", mjvec.Uniform(0.0, 2.0)), ("geom_friction", mjvec.Uniform(-0.1, 0.1, mode="add",
+                                                                                                 names=["floor"])),
+                        ("opt.gravity", mjvec.Normal(0.0, 1.0, mode="add"))]:
+        mjvec.make("HalfCheetah-v5", 2, randomize={field: dist}).close()
