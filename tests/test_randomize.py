@@ -305,3 +305,27 @@ def test_distributions_that_keep_values_physical_pass():
                                                                                                  names=["floor"])),
                         ("opt.gravity", mjvec.Normal(0.0, 1.0, mode="add"))]:
         mjvec.make("HalfCheetah-v5", 2, randomize={field: dist}).close()
+
+
+def test_a_sensor_field_randomizes_on_a_task_that_reads_cfrc_ext():
+    """issue 14, item 11: the backend's extra sensor for cfrc_ext is not one of the task's rows."""
+    xml = """
+    <mujoco>
+      <worldbody>
+        <geom type="plane" size="5 5 .1"/>
+        <body name="box" pos="0 0 0.3"><freejoint/><geom type="box" size=".1 .1 .1" mass="1"/></body>
+      </worldbody>
+      <sensor><framepos objtype="body" objname="box"/></sensor>
+    </mujoco>"""
+    task = mjvec.Task.from_xml(
+        xml, sensordata=True, actions=mjvec.ActionSpec(ctrl=None, xfrc={"box": "force"}),
+        reward=lambda xp, d, a: xp.sum(d.cfrc_ext[:, 1], axis=-1),
+    )
+    env = mjvec.make(task, 3, randomize={"sensor_cutoff": mjvec.Uniform([0.05], [0.05], mode="set")})
+    obs, _ = env.reset(seed=0)
+    assert obs.shape == (3, 7 + 6 + 3)  # qpos, qvel, the task's sensor only (not the one the backend adds)
+    np.testing.assert_array_equal(obs[:, -1], 0.05)  # the box's height, 0.3, cut off at the drawn 0.05
+    obs, reward, *_ = env.step(np.zeros((3, 3), np.float32))
+    assert np.abs(obs[:, -3:]).max() <= 0.05 and np.isfinite(reward).all()
+    assert env.get_model(0).sensor_cutoff.tolist()[0] == 0.05
+    env.close()

@@ -122,9 +122,17 @@ class CpuSimulation:
         if randomization is not None:
             # live (num_envs, ...) per-simulation values of each randomized field
             self._expanded = {f: self._batch.expand(f) for f in randomization.fields}
+            for f, target in self._expanded.items():
+                # the sensor added for cfrc_ext (with_rne_post_constraint) comes after the task's
+                # sensors: a drawn sensor_* field is the task's rows, the added one keeps its value
+                rows = randomization.nominal[f].shape[0] if randomization.nominal[f].ndim else None
+                if f.startswith("sensor_") and rows is not None and target.shape[1] != rows:
+                    self._expanded[f] = target[:, :rows]
         # occurrences of each mjtWarning per simulation: (num_envs, mjNWARNING), zeroed once read
         self._warnings = self._batch.warning[..., 1]
         bound = {f: self._batch.bind(f) for f in fields}
+        if on_demand and "sensordata" in bound:  # the task's sensors, not the one added for cfrc_ext
+            bound["sensordata"] = bound["sensordata"][:, : task.model.nsensordata]
         self._ctrl = self._batch.bind("ctrl")
         self._qpos = self._batch.bind("qpos")
         self._qvel = self._batch.bind("qvel")
