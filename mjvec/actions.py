@@ -274,8 +274,13 @@ class BoundActions:
             return np.array([-1.0]), np.array([1.0])
         return np.full(width, -np.inf), np.full(width, np.inf)
 
-    def check(self, action: np.ndarray) -> None:
-        """Refuse, before anything is simulated, what ``write`` cannot make sense of."""
+    def check(self, action: np.ndarray, ftype: Any = np.float64) -> None:
+        """Refuse, before anything is simulated, what ``write`` cannot make sense of.
+
+        ``ftype``: the float type ``write`` computes in (the simulation's: float64 on the
+        CPU, JAX's default float on MJX), in which a quaternion's squared norm must be a
+        nonzero finite number (a tiny one underflows to 0 and normalizes to NaN).
+        """
         for e in self._quats:
             q = action[:, e.start : e.stop]
             zero = ~(q != 0).any(axis=1)
@@ -283,6 +288,18 @@ class BoundActions:
                 raise ValueError(
                     f"`actions[:, {e.start}:{e.stop}]` (the quaternion of mocap body {e.name!r}) must not be"
                     f" zero, got zero for environments {np.flatnonzero(zero)[:10].tolist()}"
+                )
+            with np.errstate(under="ignore", over="ignore"):
+                q = q.astype(ftype)
+                norm2 = np.sum(q * q, axis=1)
+            bad = (norm2 == 0) | ~np.isfinite(norm2)
+            if bad.any():
+                i = np.flatnonzero(bad)
+                raise ValueError(
+                    f"`actions[:, {e.start}:{e.stop}]` (the quaternion of mocap body {e.name!r}) cannot be"
+                    f" normalized in {np.dtype(ftype).name}: its squared norm underflows or overflows for"
+                    f" environments {i[:10].tolist()} (e.g. {action[i[0], e.start : e.stop].tolist()}); scale it"
+                    " (a quaternion's length does not matter)"
                 )
 
     def write(self, xp, action, current: Mapping[str, Any]) -> dict[str, Any]:

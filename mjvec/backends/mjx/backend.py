@@ -189,7 +189,7 @@ class MjxBackend:
                 raise ValueError(f"`actions` must have shape {shape} (num_envs, action size), got {actions.shape}")
             return actions
         actions = validation.check_actions(actions, shape)
-        self.actions.check(actions)
+        self.actions.check(actions, jnp.result_type(float))  # the float type the jitted write computes in
         return actions
 
     def reset(self, mask: np.ndarray, seeds) -> tuple[Any, dict]:
