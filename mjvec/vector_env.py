@@ -24,6 +24,7 @@ from gymnasium.vector.utils import batch_space
 from mjvec import validation
 from mjvec.actions import ActionSpec
 from mjvec.backends import make_backend
+from mjvec.backends.memory import check_memory
 from mjvec.core.episode import Rules
 from mjvec.randomize import Randomization
 from mjvec.render import DEFAULT_SIZE, RENDER_MODES, BatchRenderer, check_render_call
@@ -130,6 +131,7 @@ class MjVecEnv(CheckedCalls, VectorEnv):
 
         self.single_observation_space = task.single_observation_space
         self.single_action_space = self.action_spec.space
+        check_memory(task, self.num_envs, backend, self.single_observation_space, self.single_action_space)
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
         self.action_space = batch_space(self.single_action_space, self.num_envs)
 

@@ -276,3 +276,19 @@ def test_task_keyword_arguments_of_the_right_types_pass():
         ("Ant-v5", {"main_body": "torso", "contact_force_range": (-1, 1), "terminate_when_unhealthy": np.bool_(False)}),
     ]:
         mjvec.make(env_id, 2, **kwargs).close()
+
+
+def test_a_batch_larger_than_the_memory_left_is_refused_naming_num_envs(monkeypatch):
+    """issue 14, item 6: refused with the figures before anything is allocated, not deep in MuJoCo."""
+    with pytest.raises(ValueError, match=r"`num_envs`=100,000,000 needs at least \d+\.\d GiB of memory \(177 KiB of MjData"
+                                         r" and host arrays per env\), more than the .* GiB this machine has available"):
+        mjvec.make(ENV, 10**8)
+    from mjvec.backends import memory
+
+    monkeypatch.setattr(memory, "available_memory", lambda: 2**30)
+    with pytest.raises(ValueError, match=r"`num_envs`=10,000 needs at least 1\.7 GiB.*more than the 1\.0 GiB this"
+                                         r" machine has available: use at most about 5,9\d\d envs here"):
+        mjvec.make(ENV, 10_000)
+    mjvec.make(ENV, 100).close()
+    monkeypatch.setattr(memory, "available_memory", lambda: None)  # unknown (not Linux): no refusal
+    mjvec.make(ENV, 100).close()
