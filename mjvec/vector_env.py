@@ -153,7 +153,11 @@ class MjVecEnv(CheckedCalls, VectorEnv):
         with ``s + i``; each environment keeps its own random stream afterwards.
         """
         mask, seeds, _ = self._reset_args(seed, options)
-        obs, info = self._backend.reset(np.ones(self.num_envs, dtype=np.bool_) if mask is None else mask, seeds)
+        try:
+            obs, info = self._backend.reset(np.ones(self.num_envs, dtype=np.bool_) if mask is None else mask, seeds)
+        except BaseException as e:  # Ctrl-C or a task's error midway: the state may be half reset
+            self._interrupted("reset", e)
+            raise
         self._reset_done(mask)
         return obs, info
 
@@ -161,9 +165,13 @@ class MjVecEnv(CheckedCalls, VectorEnv):
     def step(self, actions):
         """Step every environment with its row of ``actions``, shape ``(num_envs, action size)``."""
         self._check_step()
-        actions = self._backend.check_actions(actions)
-        obs, reward, terminated, truncated, info = self._backend.step(actions)
-        self._step_done(terminated, truncated)
+        actions = self._backend.check_actions(actions)  # refused before anything runs: the env stays usable
+        try:
+            obs, reward, terminated, truncated, info = self._backend.step(actions)
+            self._step_done(terminated, truncated)
+        except BaseException as e:  # Ctrl-C or a task's error midway: the simulations may have advanced
+            self._interrupted("step", e)
+            raise
         return obs, reward, terminated, truncated, info
 
     def get_model(self, i: int):

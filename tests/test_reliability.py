@@ -671,3 +671,71 @@ def test_nonfinite_observation_after_an_autoreset_raises_and_is_never_returned(m
     assert np.isfinite(env._backend._episodes.last_obs).all()
     assert env.diagnostics()["nonfinite_reset_observation"] == {"count": 1, "env_ids": [2]}
     env.close()
+
+
+# -- a call interrupted midway (issue 14, item 13) -------------------------------------------
+def _interrupting(at_step=None, at_reset=None):
+    """HalfCheetah that raises KeyboardInterrupt in its ``at_step``-th evaluate (after the simulations
+    advanced) or its ``at_reset``-th reset, as Ctrl-C landing there would."""
+    from mjvec.envs.half_cheetah import HalfCheetah
+
+    class Interrupting(HalfCheetah):
+        steps = resets = 0
+
+        def evaluate(self, xp, data, action, before):
+            Interrupting.steps += 1
+            if Interrupting.steps == at_step:
+                raise KeyboardInterrupt
+            return super().evaluate(xp, data, action, before)
+
+        def reset_state(self, xp, rng, init_qpos, init_qvel):
+            Interrupting.resets += 1
+            if Interrupting.resets == at_reset:
+                raise KeyboardInterrupt
+            return super().reset_state(xp, rng, init_qpos, init_qvel)
+
+    return Interrupting()
+
+
+@pytest.mark.parametrize("mode", ["next_step", "same_step", "disabled"])
+def test_an_interrupted_step_makes_the_env_ask_for_a_reset_and_reset_makes_it_whole(mode):
+    env = mjvec.make(_interrupting(at_step=3), N, autoreset_mode=mode)
+    clean = mjvec.make(ENV, N, autoreset_mode=mode)
+    env.reset(seed=0)
+    for a in _actions(2):
+        env.step(a)
+    with pytest.raises(KeyboardInterrupt):
+        env.step(_actions(1)[0])
+    message = r"the previous `step\(\)` did not finish \(KeyboardInterrupt\): the simulations may have advanced"
+    with pytest.raises(RuntimeError, match=message + r".*call `env.reset\(\)` first"):
+        env.step(_actions(1)[0])
+    with pytest.raises(RuntimeError, match=r"`options\['reset_mask'\]` cannot be used now: the previous `step\(\)`"):
+        env.reset(options={"reset_mask": np.ones(N, bool)})
+    # a full reset makes it whole: the same numbers as an env that was never interrupted
+    for e in (env, clean):
+        e.reset(seed=7)
+    for a in _actions(4, seed=2):
+        for x, y in zip(env.step(a)[:4], clean.step(a)[:4]):
+            np.testing.assert_array_equal(x, y)
+    env.close(), clean.close()
+
+
+def test_an_interrupted_reset_asks_for_another():
+    env = mjvec.make(_interrupting(at_reset=2), N)
+    env.reset(seed=0)
+    with pytest.raises(KeyboardInterrupt):
+        env.reset(seed=1)
+    with pytest.raises(RuntimeError, match=r"the previous `reset\(\)` did not finish \(KeyboardInterrupt\)"):
+        env.step(_actions(1)[0])
+    env.reset(seed=1)
+    env.step(_actions(1)[0])
+    env.close()
+
+
+def test_refused_actions_leave_the_env_usable():
+    env = mjvec.make(ENV, N)
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match="`actions` must have shape"):
+        env.step(np.zeros((N, 5), np.float32))
+    env.step(_actions(1)[0])  # nothing ran: no reset needed
+    env.close()
