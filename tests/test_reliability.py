@@ -323,6 +323,66 @@ def test_close_releases_threads_and_memory_while_the_env_is_still_referenced():
     assert kept[-1].closed and kept[-1].diagnostics() == {}
 
 
+FORK_SCRIPT = """
+import multiprocessing, os, sys, warnings
+import numpy as np
+import mjvec
+
+warnings.simplefilter("ignore")
+a = np.zeros((4, 6), np.float32)
+threaded, single = mjvec.make("HalfCheetah-v5", 4, nthread=2), mjvec.make("HalfCheetah-v5", 4, nthread=1)
+for env in (threaded, single):
+    env.reset(seed=0), env.step(a)
+
+def child(conn):
+    out = []
+    try:
+        threaded.step(a)
+        out.append("stepped")
+    except RuntimeError as e:
+        out.append(str(e))
+    single.step(a)  # no worker threads: it works in the child
+    out.append("single stepped")
+    threaded.close()
+    fresh = mjvec.make("HalfCheetah-v5", 4, nthread=2)  # made in the child: its own threads
+    fresh.reset(seed=0), fresh.step(a), fresh.close()
+    out.append("fresh stepped")
+    conn.send(out)
+
+pid = os.fork()
+if pid == 0:
+    r, w = multiprocessing.Pipe(False)
+    child(w)
+    print(r.recv())
+    sys.exit(0)  # the interpreter's exit, which would destroy the parent's batch here
+_, status = os.waitpid(pid, 0)
+print("fork child exit", os.waitstatus_to_exitcode(status))
+r, w = multiprocessing.Pipe(False)
+p = multiprocessing.get_context("fork").Process(target=child, args=(w,))
+p.start()
+print(r.recv())
+p.join(30)
+print("process exit", p.exitcode)
+threaded.step(a), single.step(a)
+print("parent stepped")
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork")
+def test_a_forked_child_never_hangs_it_gets_a_clear_error_or_a_working_env(tmp_path):
+    """issue 14, item 2: an env with worker threads refuses to run in a forked child, saying what to do;
+    dropping or closing it there, and exiting, do not hang; nthread=1 envs and envs made in the child work."""
+    script = tmp_path / "fork.py"
+    script.write_text(FORK_SCRIPT)
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    for line in (lines[0], lines[2]):
+        assert "this env was made in process" in line and "before os.fork(): MuJoCo's 2 worker threads" in line
+        assert "'spawn' or 'forkserver'" in line and "'single stepped', 'fresh stepped'" in line
+    assert lines[1] == "fork child exit 0" and lines[3] == "process exit 0" and lines[4] == "parent stepped"
+
+
 def test_pickling_or_copying_an_env_says_what_to_do_instead():
     env = mjvec.make(ENV, 2)
     for dump in (pickle.dumps, copy.deepcopy, copy.copy):

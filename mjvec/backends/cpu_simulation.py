@@ -15,7 +15,10 @@ the episode rules reset them with the task's own reset. See docs/reliability.md.
 from __future__ import annotations
 
 import copy
+import ctypes
+import os
 import types
+import weakref
 from typing import Any, Callable, Sequence
 
 import mujoco
@@ -48,6 +51,25 @@ DATA_SIZES = (
     "ntendon", "nwrap", "nsensor", "nsensordata", "nmocap", "nplugin", "npluginstate", "nuserdata",
     "nhistory", "nJmom", "nM", "nB", "nC", "nD", "ntree", "nbvh", "nbvhdynamic", "narena",
 )
+
+
+# -- os.fork(): a child has the parent's memory but none of its threads ----------------------
+# A batch with worker threads cannot step in a forked child (it waits for threads that are not
+# there) nor be destroyed there (its destructor joins them): in the child, such a simulation
+# refuses every call with an error saying what to do, and its batch is never destroyed (the
+# operating system frees the child's memory at exit).
+_LIVE: "weakref.WeakSet[CpuSimulation]" = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for sim in list(_LIVE):
+        if sim._batch is not None and sim.nthread > 1:
+            sim._forked_from = sim._pid
+            ctypes.pythonapi.Py_IncRef(ctypes.py_object(sim._batch))  # never destroyed in this process
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _simulated(model: mujoco.MjModel) -> mujoco.MjModel:
@@ -107,6 +129,8 @@ class CpuSimulation:
             )
         self.model = self._compile(task.spec, on_demand) if on_demand else _simulated(copy.copy(task.model))
         self._batch = mj_batch.Batch(self.model, num_envs, self.nthread, persistent=True)
+        self._pid, self._forked_from = os.getpid(), None
+        _LIVE.add(self)
         if variants is not None:
             if randomization is not None:
                 raise ValueError(
@@ -214,7 +238,17 @@ class CpuSimulation:
         mocap = (batch.bind("mocap_pos")[ids], batch.bind("mocap_quat")[ids]) if model.nmocap else (None, None)
         return RenderState(model, self._qpos[ids], self._qvel[ids], act, *mocap, models=models)
 
+    def _check_process(self) -> None:
+        if self._forked_from is not None:
+            raise RuntimeError(
+                f"this env was made in process {self._forked_from} before os.fork(): MuJoCo's {self.nthread} worker"
+                f" threads do not exist in this process ({os.getpid()}), so it cannot run here. Make the env after"
+                " the fork (in the child), use multiprocessing's 'spawn' or 'forkserver' start method, or make it"
+                " with nthread=1 (no worker threads: it then works in a forked child)"
+            )
+
     def advance(self, action: np.ndarray, mask: np.ndarray | None) -> Faults | None:
+        self._check_process()
         if self._actions.passthrough:
             if mask is None:
                 self._ctrl[:] = action
@@ -272,6 +306,7 @@ class CpuSimulation:
 
     def set_params(self, mask: np.ndarray, values: dict[str, np.ndarray]) -> None:
         """The drawn model parameters (one row per masked simulation), before their reset."""
+        self._check_process()
         for f, value in values.items():
             target = self._expanded[f]
             target[mask] = np.reshape(value, target[mask].shape)
@@ -279,6 +314,7 @@ class CpuSimulation:
             self._batch.set_const(mask)
 
     def reset(self, mask: np.ndarray, qpos: np.ndarray, qvel: np.ndarray) -> None:
+        self._check_process()
         # mj_resetData, the task's fresh state, mj_forward: Gymnasium's reset order
         self._batch.reset(mask, stage=mujoco.mjtStage.mjSTAGE_NONE)
         self._qpos[mask] = qpos
