@@ -260,6 +260,9 @@ class BoundRandomization:
             nominal = _model_value(model, name)
             if nominal.dtype.kind != "f":
                 raise ValueError(f"`randomize[{name!r}]`: {name} holds {nominal.dtype} values, not real numbers")
+            if nominal.size == 0:  # e.g. sensor_* of a model without sensors
+                raise ValueError(f"`randomize[{name!r}]`: the model has no elements of {name} to vary (shape"
+                                 f" {nominal.shape})")
             rows = self._rows(model, name, dist, nominal)
             shape = nominal[rows].shape if rows is not None else nominal.shape
             for p in dist._params():

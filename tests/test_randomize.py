@@ -329,3 +329,9 @@ def test_a_sensor_field_randomizes_on_a_task_that_reads_cfrc_ext():
     assert np.abs(obs[:, -3:]).max() <= 0.05 and np.isfinite(reward).all()
     assert env.get_model(0).sensor_cutoff.tolist()[0] == 0.05
     env.close()
+
+
+def test_a_field_the_model_has_no_elements_of_is_refused():
+    """Found by the fuzz round (tests/test_fuzz.py): sensor_cutoff of a model without sensors."""
+    with pytest.raises(ValueError, match=r"`randomize\['sensor_cutoff'\]`: the model has no elements of sensor_cutoff"):
+        mjvec.make("HalfCheetah-v5", 2, randomize={"sensor_cutoff": mjvec.Uniform(0.5, 1.5)})
