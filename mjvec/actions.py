@@ -20,12 +20,13 @@ same code runs on NumPy and inside a JAX jit.
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping, NamedTuple, Sequence
+from typing import Any, Mapping, NamedTuple, Sequence
 
 import mujoco
 import numpy as np
 from gymnasium import spaces
 
+from mjvec.action_names import actuator_names, lookup, names_list, names_of, object_modes
 from mjvec.validation import did_you_mean
 
 __all__ = ["ActionSpec", "BoundActions", "ActionEntry"]
@@ -98,13 +99,16 @@ class ActionSpec:
         workspace: Mapping[str, tuple[Any, Any]] | None = None,
         dtype: Any = np.float32,
     ):
+        if isinstance(ctrl, str) and ctrl != "all":
+            hint = " (did you mean 'all'?)" if ctrl.strip().lower() == "all" else f"; for one actuator, ctrl=[{ctrl!r}]"
+            raise ValueError(f'`ctrl` must be "all", a list of actuator names, or None, got {ctrl!r}{hint}')
         if ctrl is not None and ctrl != "all":
-            ctrl = _names("ctrl", ctrl)
+            ctrl = names_list("ctrl", ctrl)
         self.ctrl = ctrl
-        self.qfrc = _names("qfrc", qfrc)
-        self.xfrc = _modes("xfrc", xfrc, XFRC_MODES)
-        self.mocap = _modes("mocap", mocap, MOCAP_MODES)
-        self.eq = _names("eq", eq)
+        self.qfrc = names_list("qfrc", qfrc)
+        self.xfrc = object_modes("xfrc", xfrc, XFRC_MODES)
+        self.mocap = object_modes("mocap", mocap, MOCAP_MODES)
+        self.eq = names_list("eq", eq)
         if bounds is not None and not isinstance(bounds, Mapping):
             raise TypeError(f"`bounds` must be a dict {{key: (low, high)}}, got {type(bounds).__name__}")
         self.bounds = dict(bounds or {})
@@ -141,51 +145,6 @@ class ActionSpec:
         return f"ActionSpec({', '.join(parts)})"
 
 
-def _names(arg: str, names: Any) -> list[str]:
-    if isinstance(names, str) or not isinstance(names, Iterable):
-        raise TypeError(f"`{arg}` must be a list of names, got {type(names).__name__}")
-    names = list(names)
-    for n in names:
-        if not isinstance(n, str):
-            raise TypeError(f"`{arg}` must hold names (str), got {type(n).__name__}")
-    seen = set()
-    for n in names:
-        if n in seen:
-            raise ValueError(f"`{arg}` names {n!r} twice")
-        seen.add(n)
-    return names
-
-
-def _modes(arg: str, value: Any, modes: Mapping[str, tuple]) -> dict[str, str]:
-    if value is None:
-        return {}
-    if not isinstance(value, Mapping):
-        raise TypeError(f"`{arg}` must be a dict {{body name: mode}}, got {type(value).__name__}")
-    for body, mode in value.items():
-        if not isinstance(body, str):
-            raise TypeError(f"`{arg}` keys must be body names (str), got {type(body).__name__}")
-        if mode not in modes:
-            raise ValueError(
-                f"`{arg}[{body!r}]` must be one of {list(modes)}, got {mode!r}{did_you_mean(str(mode), modes)}"
-            )
-    return dict(value)
-
-
-def _lookup(kind: str, what: str, name: str, names: list[str]) -> int:
-    """The index of ``name`` in the model's ``names`` of one kind, or a ValueError listing them."""
-    if name not in names:
-        known = [k for k in names if k and not k.startswith("<")]
-        raise ValueError(
-            f"`{kind}` names {what} {name!r}, which the model does not have{did_you_mean(name, known)};"
-            f" its {what}s: {known[:20]}{' ...' if len(known) > 20 else ''}"
-        )
-    return names.index(name)
-
-
-def _names_of(model: mujoco.MjModel, obj: mujoco.mjtObj, count: int) -> list[str]:
-    return [mujoco.mj_id2name(model, obj, i) or "" for i in range(count)]
-
-
 class BoundActions:
     """An ``ActionSpec`` resolved against a model.
 
@@ -203,28 +162,28 @@ class BoundActions:
         self.spec = spec
         entries: list[tuple[str, str, str, str, tuple[int, ...]]] = []  # kind, name, component, field, dst
         actuators = actuator_names(model)
-        joints = _names_of(model, mujoco.mjtObj.mjOBJ_JOINT, model.njnt)
-        bodies = _names_of(model, mujoco.mjtObj.mjOBJ_BODY, model.nbody)
+        joints = names_of(model, mujoco.mjtObj.mjOBJ_JOINT, model.njnt)
+        bodies = names_of(model, mujoco.mjtObj.mjOBJ_BODY, model.nbody)
         if spec.ctrl == "all":
             for a in range(model.nu):
                 entries.append(("ctrl", actuators[a], "ctrl", "ctrl", (a,)))
         elif spec.ctrl is not None:
             for n in spec.ctrl:
-                entries.append(("ctrl", n, "ctrl", "ctrl", (_lookup("ctrl", "actuator", n, actuators),)))
+                entries.append(("ctrl", n, "ctrl", "ctrl", (lookup("ctrl", "actuator", n, actuators),)))
         for n in spec.qfrc:
-            j = _lookup("qfrc", "joint", n, joints)
+            j = lookup("qfrc", "joint", n, joints)
             adr = int(model.jnt_dofadr[j])
             dofs = tuple(range(adr, adr + _DOFS[mujoco.mjtJoint(model.jnt_type[j])]))
             entries.append(("qfrc", n, "qfrc", "qfrc_applied", dofs))
         for n, mode in spec.xfrc.items():
-            b = _lookup("xfrc", "body", n, bodies)
+            b = lookup("xfrc", "body", n, bodies)
             if b == 0:
                 raise ValueError("`xfrc` names the world body, which no force moves")
             for comp in XFRC_MODES[mode]:
                 field, width, offset = _COMPONENTS[comp]
                 entries.append(("xfrc", n, comp, field, tuple(range(6 * b + offset, 6 * b + offset + width))))
         for n, mode in spec.mocap.items():
-            b = _lookup("mocap", "body", n, bodies)
+            b = lookup("mocap", "body", n, bodies)
             m = int(model.body_mocapid[b])
             if m < 0:
                 mocaps = [bodies[k] for k in range(model.nbody) if model.body_mocapid[k] >= 0]
@@ -236,9 +195,10 @@ class BoundActions:
                 field, width, _ = _COMPONENTS[comp]
                 entries.append(("mocap", n, comp, field, tuple(range(width * m, width * m + width))))
         for n in spec.eq:
-            e = _lookup("eq", "equality", n, _names_of(model, mujoco.mjtObj.mjOBJ_EQUALITY, model.neq))
+            e = lookup("eq", "equality", n, names_of(model, mujoco.mjtObj.mjOBJ_EQUALITY, model.neq))
             entries.append(("eq", n, "eq", "eq_active", (e,)))
 
+        self._check_bounds_keys({k for e in entries for k in (e[0], f"{e[0]}:{e[1]}")})
         layout, lows, highs, start = [], [], [], 0
         for kind, name, comp, field, dst in entries:
             width = len(dst)
@@ -282,6 +242,16 @@ class BoundActions:
                     driven[list(e.dst)] = True
             self._plan[field] = (src, driven)
 
+    def _check_bounds_keys(self, driven: set[str]) -> None:
+        """Refuse a ``bounds`` key that names no entry the spec drives (a typo would leave it unbounded)."""
+        for key in self.spec.bounds:
+            if key not in driven:
+                known = sorted(driven, key=lambda k: (":" in k, k))
+                raise ValueError(
+                    f"`bounds` key {key!r} names nothing this ActionSpec drives{did_you_mean(key, driven)};"
+                    f" its keys: {known[:20]}{' ...' if len(known) > 20 else ''}"
+                )
+
     def _bounds(self, model, kind, name, comp, dst) -> tuple[np.ndarray, np.ndarray]:
         width = len(dst)
         given = self.spec.bounds.get(f"{kind}:{name}", self.spec.bounds.get(kind))
@@ -304,8 +274,13 @@ class BoundActions:
             return np.array([-1.0]), np.array([1.0])
         return np.full(width, -np.inf), np.full(width, np.inf)
 
-    def check(self, action: np.ndarray) -> None:
-        """Refuse, before anything is simulated, what ``write`` cannot make sense of."""
+    def check(self, action: np.ndarray, ftype: Any = np.float64) -> None:
+        """Refuse, before anything is simulated, what ``write`` cannot make sense of.
+
+        ``ftype``: the float type ``write`` computes in (the simulation's: float64 on the
+        CPU, JAX's default float on MJX), in which a quaternion's squared norm must be a
+        nonzero finite number (a tiny one underflows to 0 and normalizes to NaN).
+        """
         for e in self._quats:
             q = action[:, e.start : e.stop]
             zero = ~(q != 0).any(axis=1)
@@ -313,6 +288,18 @@ class BoundActions:
                 raise ValueError(
                     f"`actions[:, {e.start}:{e.stop}]` (the quaternion of mocap body {e.name!r}) must not be"
                     f" zero, got zero for environments {np.flatnonzero(zero)[:10].tolist()}"
+                )
+            with np.errstate(under="ignore", over="ignore"):
+                q = q.astype(ftype)
+                norm2 = np.sum(q * q, axis=1)
+            bad = (norm2 == 0) | ~np.isfinite(norm2)
+            if bad.any():
+                i = np.flatnonzero(bad)
+                raise ValueError(
+                    f"`actions[:, {e.start}:{e.stop}]` (the quaternion of mocap body {e.name!r}) cannot be"
+                    f" normalized in {np.dtype(ftype).name}: its squared norm underflows or overflows for"
+                    f" environments {i[:10].tolist()} (e.g. {action[i[0], e.start : e.stop].tolist()}); scale it"
+                    " (a quaternion's length does not matter)"
                 )
 
     def write(self, xp, action, current: Mapping[str, Any]) -> dict[str, Any]:
@@ -360,28 +347,6 @@ class BoundActions:
 
     def __repr__(self) -> str:
         return f"BoundActions({self.spec!r}, size={self.size})"
-
-
-def actuator_names(model: mujoco.MjModel) -> list[str]:
-    """Each actuator's name; an unnamed one is called by the joint it drives, if only it does.
-
-    Gymnasium's MJCF files leave their motors unnamed (``<motor joint="hip_1"/>``).
-    """
-    names = [mujoco.mj_id2name(model, mujoco.mjtObj.mjOBJ_ACTUATOR, a) for a in range(model.nu)]
-    joint_trn = (int(mujoco.mjtTrn.mjTRN_JOINT), int(mujoco.mjtTrn.mjTRN_JOINTINPARENT))
-    by_joint = [
-        mujoco.mj_id2name(model, mujoco.mjtObj.mjOBJ_JOINT, int(model.actuator_trnid[a, 0]))
-        if int(model.actuator_trntype[a]) in joint_trn
-        else None
-        for a in range(model.nu)
-    ]
-    out = []
-    for a, name in enumerate(names):
-        j = by_joint[a]
-        if not name and j and by_joint.count(j) == 1 and j not in names:
-            name = j
-        out.append(name or f"<{a}>")
-    return out
 
 
 def _field_width(model: mujoco.MjModel, field: str) -> int:

@@ -61,6 +61,10 @@ class Distribution:
     def _params(self) -> tuple[np.ndarray, ...]:
         raise NotImplementedError
 
+    def support(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(lowest, highest)`` value a draw can take, per parameter element (may be infinite)."""
+        return self._params()
+
     def __repr__(self) -> str:
         params = ", ".join(repr(np.asarray(p).tolist()) for p in self._params())
         return f"{type(self).__name__}({params}, mode={self.mode!r})"
@@ -128,6 +132,10 @@ class Normal(Distribution):
     def _params(self):
         return self.mean, self.std
 
+    def support(self):
+        spread = np.where(self.std > 0, np.inf, 0.0)
+        return self.mean - spread, self.mean + spread
+
 
 # the MjModel size that counts the rows of a field, by prefix, and the object type of its names
 _ROWS = {
@@ -144,6 +152,11 @@ _ROWS = {
     "light_": mujoco.mjtObj.mjOBJ_LIGHT,
 }
 RESAMPLE = ("reset", "once")
+# fields whose values MuJoCo cannot simulate outside a domain: > 0 where the model's value is
+# (a zero mass sends bodies flying, a negative one is no mass at all), >= 0 elsewhere
+POSITIVE = ("body_mass", "body_inertia", "opt.timestep")
+NONNEGATIVE = ("geom_size", "geom_friction", "dof_damping", "dof_armature", "dof_frictionloss", "jnt_stiffness",
+               "tendon_stiffness", "tendon_damping", "opt.density", "opt.viscosity")
 
 
 class Randomization:
@@ -193,6 +206,34 @@ def _model_value(model: mujoco.MjModel, name: str) -> np.ndarray:
     return np.asarray(getattr(model, name))
 
 
+def _check_domain(name: str, dist: Distribution, base: np.ndarray) -> None:
+    """Refuse, before anything is simulated, a distribution that can draw a physically invalid value."""
+    if name not in POSITIVE and name not in NONNEGATIVE:
+        return
+    lo, hi = (np.broadcast_to(x, base.shape) for x in dist.support())
+    if dist.mode == "scale":  # base * draw; a zero base stays zero
+        with np.errstate(invalid="ignore"):  # 0 * inf, replaced
+            ends = [np.where(base == 0, 0.0, base * x) for x in (lo, hi)]
+    elif dist.mode == "add":
+        ends = [base + lo, base + hi]
+    else:
+        ends = [lo, hi]
+    lowest = np.minimum(*ends)
+    bad = lowest < 0
+    if name in POSITIVE:
+        bad |= (lowest <= 0) & (base > 0)
+    if bad.any():
+        i = np.unravel_index(np.flatnonzero(bad)[0], bad.shape)
+        where = f" at {list(map(int, i))}" if base.ndim else ""
+        need = "> 0 (>= 0 where the model's value is 0)" if name in POSITIVE else ">= 0"
+        unbounded = " (a Normal with std > 0 can draw any value)" if isinstance(dist, Normal) else ""
+        raise ValueError(
+            f"`randomize[{name!r}]`: {dist!r} can draw {float(lowest[i])!r} for {name}{where} (model value"
+            f" {float(base[i])!r}){unbounded}, which MuJoCo cannot simulate: {name} must stay {need}. Draw from"
+            " a distribution that keeps it so, e.g. mjvec.Uniform(0.5, 1.5) or mjvec.LogUniform(0.5, 2.0) to scale it"
+        )
+
+
 class BoundRandomization:
     """A ``Randomization`` resolved against a model.
 
@@ -219,6 +260,9 @@ class BoundRandomization:
             nominal = _model_value(model, name)
             if nominal.dtype.kind != "f":
                 raise ValueError(f"`randomize[{name!r}]`: {name} holds {nominal.dtype} values, not real numbers")
+            if nominal.size == 0:  # e.g. sensor_* of a model without sensors
+                raise ValueError(f"`randomize[{name!r}]`: the model has no elements of {name} to vary (shape"
+                                 f" {nominal.shape})")
             rows = self._rows(model, name, dist, nominal)
             shape = nominal[rows].shape if rows is not None else nominal.shape
             for p in dist._params():
@@ -229,6 +273,7 @@ class BoundRandomization:
                         f"`randomize[{name!r}]`: parameters of shape {p.shape} do not broadcast to {shape},"
                         f" the {'selected rows' if rows is not None else 'field'}"
                     ) from None
+            _check_domain(name, dist, nominal[rows] if rows is not None else nominal)
             self._plans.append((name, dist, rows, shape))
         self.fields = tuple(name for name, *_ in self._plans)
         self._scale_inertia = "body_mass" in self.fields and "body_inertia" not in self.fields

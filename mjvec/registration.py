@@ -15,6 +15,7 @@ import gymnasium
 
 from mjvec import validation
 from mjvec.envs import TASKS, TaskEntry
+from mjvec.envs.arguments import check_task_kwargs
 from mjvec.render import DEFAULT_SIZE
 from mjvec.single_env import MjEnv
 from mjvec.task import Task
@@ -53,6 +54,7 @@ def make_task(env_id: str, **task_kwargs: Any) -> Task:
                 f"{entry.name} got an unexpected keyword argument {name!r}{validation.did_you_mean(name, known)};"
                 f" its arguments are {known}"
             )
+    check_task_kwargs(entry.name, task_cls, task_kwargs)
     return task_cls(**task_kwargs)
 
 

@@ -2,7 +2,9 @@
 
 A task's functions take ``xp`` (an array namespace: ``numpy`` on the CPU backend,
 ``jax.numpy`` on MJX) and ``data``, an object whose attributes are batched MjData
-fields shaped ``(num_envs, ...)`` (``data.qpos``, ``data.xpos``, ``data.cfrc_ext``...).
+fields shaped ``(num_envs, ...)`` (``data.qpos``, ``data.xpos``, ``data.cfrc_ext``...),
+and ``data.timestep``, ``(num_envs,)``: each env's own ``opt.timestep`` (which
+``randomize=`` or ``variants=`` may vary; ``task.dt`` is the nominal value).
 They never loop over environments and never mutate ``data``.
 
 A backend calls them in this order for one vector step::
@@ -31,6 +33,7 @@ from gymnasium import spaces
 
 from mjvec.actions import ActionSpec
 from mjvec.core.random import NumpyRandom
+from mjvec.task_checks import probe
 from mjvec.validation import check_positive_int
 
 __all__ = ["Task", "CustomTask", "NumpyRandom", "gymnasium_asset", "norm", "load_model_source"]
@@ -80,7 +83,8 @@ class Task:
       model: the compiled ``mujoco.MjModel`` (shared by all environments).
       spec: the ``mujoco.MjSpec`` it was compiled from, or None.
       frame_skip: MuJoCo substeps per environment step.
-      dt: ``model.opt.timestep * frame_skip``, seconds per environment step.
+      dt: ``model.opt.timestep * frame_skip``, the nominal seconds per environment step;
+        a reward reads each env's own with ``step_dt(data)``.
       init_qpos, init_qvel: the model's initial state (``qpos0`` and zeros).
       single_observation_space, single_action_space: one environment's spaces.
     """
@@ -148,6 +152,13 @@ class Task:
         """Parse an MJCF file, resolving names as Gymnasium does."""
         return mujoco.MjSpec.from_file(gymnasium_asset(xml_file))
 
+    def step_dt(self, data):
+        """``(num_envs,)`` seconds per env step, each env's own: ``data.timestep * frame_skip``.
+
+        Bit for bit ``dt`` where ``opt.timestep`` is not varied.
+        """
+        return data.timestep * self.frame_skip
+
     # -- the batched functions ------------------------------------------------
     def before_step(self, xp, data) -> dict[str, Any]:
         """Values the reward needs from before the step (e.g. the x position)."""
@@ -196,7 +207,7 @@ class Task:
 # The functions a user passes are written as the built-in tasks' are: over batched
 # fields (``data.qpos`` is ``(num_envs, nq)``) and an array namespace ``xp``, without
 # in-place writes, so they run on both backends. The MjData fields they read, and the
-# observation size, are found by calling them once on a single ``MjData``.
+# observation size, are found by calling them on a few envs (mjvec.task_checks.probe).
 
 
 def load_model_source(xml: str | os.PathLike) -> mujoco.MjSpec:
@@ -210,20 +221,6 @@ def load_model_source(xml: str | os.PathLike) -> mujoco.MjSpec:
     if not os.path.exists(xml):
         raise ValueError(f"`xml` is neither MJCF text (it does not start with '<') nor an existing file: {xml!r}")
     return mujoco.MjSpec.from_file(xml)
-
-
-class _Recorder:
-    """A single-env ``data`` that records which MjData fields a function reads."""
-
-    def __init__(self, data: mujoco.MjData):
-        self._data = data
-        self.read: list[str] = []
-
-    def __getattr__(self, name: str):
-        value = getattr(self._data, name)  # AttributeError names the field
-        if name not in self.read:
-            self.read.append(name)
-        return np.array(value)[None]
 
 
 class CustomTask(Task):
@@ -265,6 +262,7 @@ class CustomTask(Task):
                 raise TypeError(f"`{name}` must be a function, got {type(fn).__name__}")
         if actions is not None and not isinstance(actions, ActionSpec):
             raise TypeError(f"`actions` must be an mjvec.ActionSpec or None, got {type(actions).__name__}")
+        check_positive_int(frame_skip, "frame_skip")  # before compiling: its error is not the model's
         try:
             super().__init__(spec, frame_skip)
         except ValueError as e:
@@ -274,27 +272,13 @@ class CustomTask(Task):
         self._sensordata = bool(sensordata)
         self.reset_noise_scale = float(reset_noise_scale)
         self._actions = actions
-        size, read = self._probe()
+        self._cast = False
+        size, read, dtype = probe(self)
         self.fields = tuple(dict.fromkeys((*fields, *(f for f in read if f not in ("qpos", "qvel")))))
-        self.single_observation_space = self.observation_box(size)
-
-    def _probe(self) -> tuple[int, list[str]]:
-        """Call the functions once on one MjData: the observation size and the fields read."""
-        data = mujoco.MjData(self.model)
-        mujoco.mj_forward(self.model, data)
-        rec = _Recorder(data)
-        action = np.zeros((1, self.single_action_space.shape[0]), dtype=self.single_action_space.dtype)
-        before = self.before_step(np, rec)
-        obs = np.asarray(self.observe(np, rec))
-        if obs.ndim != 2 or obs.shape[0] != 1:
-            raise ValueError(f"`observe` must return an (n, k) array for n envs, got shape {obs.shape} for n=1")
-        reward, terminated, _ = self.evaluate(np, rec, action, before)
-        if np.shape(reward) != (1,) or np.shape(terminated) != (1,):
-            raise ValueError(
-                f"`reward` and `terminated` must return (n,) arrays for n envs, got shapes {np.shape(reward)}"
-                f" and {np.shape(terminated)} for n=1"
-            )
-        return obs.shape[1], rec.read
+        # a float32 observe makes a float32 space; other dtypes (bool, int, float16) become float64
+        self._cast = dtype not in (np.float32, np.float64)
+        box = self.observation_box(size)
+        self.single_observation_space = box if dtype != np.float32 else spaces.Box(-np.inf, np.inf, (size,), np.float32)
 
     def default_actions(self) -> ActionSpec:
         return self._actions if self._actions is not None else ActionSpec(ctrl="all")
@@ -304,7 +288,8 @@ class CustomTask(Task):
 
     def observe(self, xp, data):
         if self._observe_fn is not None:
-            return self._observe_fn(xp, data)
+            obs = self._observe_fn(xp, data)
+            return xp.asarray(obs, dtype=float) if self._cast else obs
         parts = (data.qpos, data.qvel, data.sensordata) if self._sensordata else (data.qpos, data.qvel)
         return xp.concatenate(parts, axis=-1)
 

@@ -59,15 +59,39 @@ def check_env_index(i: Any, num_envs: int) -> int:
 def check_actions(actions: Any, shape: tuple[int, ...]) -> np.ndarray:
     """``actions`` as an array of ``shape`` with a real, finite numeric dtype.
 
-    The dtype is kept (Gymnasium computes control costs in the action's dtype).
+    The dtype is kept (Gymnasium computes control costs in the action's dtype). What
+    converts faithfully is converted: an ``np.matrix`` or a masked array with nothing
+    masked to its plain array, a torch tensor from any device (bfloat16 widened to
+    float32, exactly); a masked array with masked entries is refused (its data there is
+    no action).
     """
+    if isinstance(actions, np.ma.MaskedArray):
+        masked = np.ma.getmaskarray(actions)
+        if masked.any():
+            envs = np.flatnonzero(masked.reshape(masked.shape[0], -1).any(axis=1)) if masked.ndim else [0]
+            raise ValueError(
+                f"`actions` is a masked array with masked entries (environments {np.asarray(envs)[:10].tolist()}): a masked"
+                " value is no action; fill them (`actions.filled(value)`) or pass a plain array"
+            )
+        actions = np.asarray(actions.data)
+    elif isinstance(actions, np.ndarray) and type(actions) is not np.ndarray:
+        actions = np.asarray(actions)  # np.matrix and other subclasses: the same numbers, a plain array
     if not isinstance(actions, np.ndarray):
+        if type(actions).__module__.split(".")[0] == "torch" and hasattr(actions, "detach"):
+            actions = actions.detach().cpu()
+            if str(actions.dtype) == "torch.bfloat16":  # numpy has no bfloat16; float32 holds it exactly
+                actions = actions.float()
         if hasattr(actions, "__array__") or isinstance(actions, (list, tuple)):
             try:
                 actions = np.asarray(actions)
             except ValueError as e:  # ragged nested lists
                 raise ValueError(
                     f"`actions` must be an array of shape {shape}, got a ragged {type(actions).__name__}: {e}"
+                ) from None
+            except (TypeError, RuntimeError) as e:  # an __array__ that cannot convert
+                raise TypeError(
+                    f"`actions` must be a numpy array of shape {shape}, got a {type(actions).__name__} that does"
+                    f" not convert to one: {e}"
                 ) from None
         else:
             raise TypeError(
@@ -137,6 +161,16 @@ def check_seeds(seed: Any, num_envs: int) -> Sequence[int | None]:
     """
     if seed is None:
         return [None] * num_envs
+    if isinstance(seed, np.ndarray) and seed.ndim != 1:
+        if seed.ndim:
+            raise ValueError(
+                f"`seed` as an array must be 1-D, one seed per environment ({num_envs}), got shape {seed.shape}"
+            )
+        seed = seed[()]  # a 0-d array is the number it holds
+        if not isinstance(seed, np.integer) or isinstance(seed, np.bool_):
+            raise TypeError(
+                f"`seed` must be an int, a sequence of {num_envs} ints, or None, got a 0-d {seed.dtype} array"
+            )
     if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
         seed = _check_seed(seed, "seed")
         return [seed + i for i in range(num_envs)]

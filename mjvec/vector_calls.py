@@ -62,7 +62,15 @@ class CheckedCalls:
     def _init_calls(self) -> None:
         self._ended = np.zeros(self.num_envs, dtype=np.bool_)  # DISABLED: ended, not yet reset
         self._needs_reset = True
+        self._broken: str | None = None  # why the state may be inconsistent: a call that did not finish
         self._lock = threading.Lock()
+
+    def _interrupted(self, method: str, error: BaseException) -> None:
+        """A ``step``/``reset`` stopped midway (Ctrl-C, an error in a task function): the simulations may
+        have advanced while the episode state did not, so the env needs a full ``reset()``."""
+        self._needs_reset = True
+        self._broken = f"the previous `{method}()` did not finish ({type(error).__name__}"
+        self._broken += f": {error})" if str(error) else ")"
 
     def _check_usable(self) -> None:
         """Raise if the env can no longer be used (closed)."""
@@ -96,16 +104,24 @@ class CheckedCalls:
         mask = None
         if "reset_mask" in options:
             if self._needs_reset:
-                raise RuntimeError("`options['reset_mask']` needs a first `reset()` of all environments")
+                why = f"{self._broken}, so the env may be inconsistent: it" if self._broken else "it"
+                raise RuntimeError(f"`options['reset_mask']` cannot be used now: {why} needs a `reset()` of all"
+                                   " environments first")
             mask = validation.check_reset_mask(options["reset_mask"], self.num_envs)
         return mask, list(seeds), options
 
     def _reset_done(self, mask: np.ndarray | None) -> None:
         self._ended = np.zeros_like(self._ended) if mask is None else self._ended & ~mask
         self._needs_reset = False
+        self._broken = None
 
     def _check_step(self) -> None:
         if self._needs_reset:
+            if self._broken:
+                raise RuntimeError(
+                    f"{self._broken}: the simulations may have advanced while the episode state did not; call"
+                    " `env.reset()` first"
+                )
             raise RuntimeError("`step()` was called before `reset()`: call `env.reset()` first")
         if self.autoreset_mode is AutoresetMode.DISABLED and self._ended.any():
             raise RuntimeError(

@@ -25,6 +25,7 @@ from mjvec import validation
 from mjvec.actions import ActionSpec
 from mjvec.backends import make_backend
 from mjvec.core import outputs
+from mjvec.backends.memory import check_memory
 from mjvec.core.episode import Rules
 from mjvec.env_attributes import EnvAttributes, check_settable, one_value, task_values
 from mjvec.randomize import Randomization
@@ -143,6 +144,7 @@ class MjVecEnv(EnvAttributes, CheckedCalls, VectorEnv):
         obs_dtype = validation.check_obs_dtype(obs_dtype)
         self.single_observation_space = outputs.as_obs_dtype(task.single_observation_space, obs_dtype)
         self.single_action_space = self.action_spec.space
+        check_memory(task, self.num_envs, backend, self.single_observation_space, self.single_action_space)
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
         self.action_space = batch_space(self.single_action_space, self.num_envs)
 
@@ -169,7 +171,11 @@ class MjVecEnv(EnvAttributes, CheckedCalls, VectorEnv):
         states = options.get("state")
         if states is not None:
             states = validation.check_states(states, int(mask.sum()), self.state_size, "options['state']")
-        obs, info = self._backend.reset(mask, seeds, states)
+        try:
+            obs, info = self._backend.reset(mask, seeds, states)
+        except BaseException as e:  # Ctrl-C or a task's error midway: the state may be half reset
+            self._interrupted("reset", e)
+            raise
         self._reset_done(None if mask.all() else mask)
         return obs, info
 
@@ -177,9 +183,13 @@ class MjVecEnv(EnvAttributes, CheckedCalls, VectorEnv):
     def step(self, actions):
         """Step every environment with its row of ``actions``, shape ``(num_envs, action size)``."""
         self._check_step()
-        actions = self._backend.check_actions(actions)
-        obs, reward, terminated, truncated, info = self._backend.step(actions)
-        self._step_done(terminated, truncated)
+        actions = self._backend.check_actions(actions)  # refused before anything runs: the env stays usable
+        try:
+            obs, reward, terminated, truncated, info = self._backend.step(actions)
+            self._step_done(terminated, truncated)
+        except BaseException as e:  # Ctrl-C or a task's error midway: the simulations may have advanced
+            self._interrupted("step", e)
+            raise
         return obs, reward, terminated, truncated, info
 
     @property
@@ -280,7 +290,8 @@ class MjVecEnv(EnvAttributes, CheckedCalls, VectorEnv):
         (episodes ended by a divergence), MuJoCo's warnings (``"badqpos"``,
         ``"badqvel"``, ``"badqacc"``, ``"badctrl"``: substeps at which the check
         fired; ``"contactfull"``, ``"cnstrfull"``, ``"inertia"``, which end no
-        episode), ``"simulation_error"`` and ``"nonfinite_observation"``.
+        episode), ``"simulation_error"``, ``"nonfinite_observation"``,
+        ``"nonfinite_reward"`` and ``"nonfinite_reset_observation"``.
         """
         out = {}
         messages = self._backend.fault_messages()

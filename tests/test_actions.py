@@ -190,6 +190,12 @@ def test_actions_on_a_v5_task():
         (dict(ctrl=None, xfrc={"box": "force"}, bounds={"xfrc": (1, -1)}), "low <= high"),
         (dict(ctrl=None, xfrc={"box": "force"}, bounds={"force": (0, 1)}), "`bounds` keys must be"),
         (dict(ctrl=None), "must drive something"),
+        # a bounds key that names nothing would leave its entry unbounded (issue 14, item 8)
+        (dict(ctrl=None, xfrc={"box": "force"}, bounds={"xfrc:bxo": (-1, 1)}),
+         r"`bounds` key 'xfrc:bxo' names nothing this ActionSpec drives \(did you mean 'xfrc:box', 'xfrc'\?\);"
+         r" its keys: \['xfrc', 'xfrc:box'\]"),
+        (dict(ctrl=None, xfrc={"box": "force"}, bounds={"qfrc": (-1, 1)}), r"`bounds` key 'qfrc' names nothing"),
+        (dict(ctrl=["elbow_motor"], bounds={"ctrl:shoulder": (-1, 1)}), r"`bounds` key 'ctrl:shoulder' names nothing"),
     ],
 )
 def test_bad_specs(kwargs, message):
@@ -255,3 +261,44 @@ def test_next_step_when_every_env_is_being_reset():
     obs, reward, terminated, truncated, info = env.step(np.ones((2, 1), np.float32))
     np.testing.assert_array_equal(reward, 0.0)
     assert not truncated.any() and info["_x_position"].all()
+
+
+def test_a_quaternion_too_small_to_normalize_is_refused():
+    """issue 14, item 14: a tiny float64 quaternion whose squared norm underflows, not a NaN pose."""
+    task = mjvec.Task.from_xml(XML, actions=SPECS["mocap_pose"])
+    env = mjvec.make(task, N)
+    env.reset(seed=0)
+    a = np.zeros((N, 7), np.float64)
+    a[:, 3] = 1e-100  # squares to 1e-200: fine in float64
+    obs, *_ = env.step(a)
+    assert np.isfinite(obs).all()
+    a[2, 3] = 1e-200
+    with pytest.raises(ValueError, match=r"quaternion of mocap body 'target'\) cannot be normalized in float64:.*"
+                                         r"environments \[2\] \(e.g. \[1e-200, 0.0, 0.0, 0.0\]\)"):
+        env.step(a)
+    env.close()
+
+
+@pytest.mark.filterwarnings("ignore:the matrix subclass:PendingDeprecationWarning")
+def test_action_containers_that_convert_faithfully_are_accepted_the_rest_refused():
+    """issue 14, item 14: np.matrix, masked arrays, torch tensors (bfloat16 too)."""
+    import torch
+
+    env = mjvec.make("HalfCheetah-v5", 2)
+    a = np.random.default_rng(0).uniform(-1, 1, (2, 6)).astype(np.float32)
+    a[:] = torch.from_numpy(a).to(torch.bfloat16).float().numpy()  # values bfloat16 holds exactly
+    env.reset(seed=0)
+    expected = env.step(a)
+    for given in (np.matrix(a), np.ma.masked_array(a), torch.from_numpy(a).to(torch.bfloat16),
+                  torch.from_numpy(a).requires_grad_()):
+        env.reset(seed=0)
+        obs, reward, *_ = env.step(given)
+        assert reward.shape == (2,), type(given)
+        np.testing.assert_array_equal(obs, expected[0])
+        np.testing.assert_array_equal(reward, expected[1])
+    hidden = np.ma.masked_array(np.where(np.eye(2, 6, dtype=bool), np.nan, a), mask=np.eye(2, 6, dtype=bool))
+    with pytest.raises(ValueError, match=r"`actions` is a masked array with masked entries \(environments \[0, 1\]\)"):
+        env.step(hidden)
+    with pytest.raises(TypeError, match=r"`actions` must have a real numeric dtype \(float or int\), got complex64"):
+        env.step(torch.zeros(2, 6, dtype=torch.complex64))
+    env.close()

@@ -592,3 +592,35 @@ def test_rollout_is_one_scan_of_the_backends_step():
     finally:
         for env in (rolled, stepped, cpu):
             env.close()
+
+
+def test_nonfinite_reward_and_reset_observation_are_handled_as_on_cpu():
+    """A NaN reward is a divergence of its env; a NaN reset observation raises naming the task (item 5)."""
+    from mjvec.envs.inverted_pendulum import InvertedPendulum
+
+    class NanReward(InvertedPendulum):
+        def evaluate(self, xp, data, action, before):
+            reward, terminated, info = super().evaluate(xp, data, action, before)
+            return xp.where(xp.arange(reward.shape[0]) == 1, xp.nan, reward), terminated, info
+
+    class NanReset(InvertedPendulum):
+        def reset_state(self, xp, rng, init_qpos, init_qvel):
+            qpos, qvel = super().reset_state(xp, rng, init_qpos, init_qvel)
+            return qpos, xp.where((xp.arange(qvel.shape[0]) == 2)[:, None], xp.nan, qvel)
+
+    for backend in ("cpu", "mjx"):
+        env = mjvec.make(NanReward(), N, backend=backend, max_episode_steps=15)
+        env.reset(seed=0)
+        for a in _actions(env.single_action_space, 3):
+            obs, reward, terminated, truncated, info = env.step(a)
+            assert np.isfinite(obs).all() and np.isfinite(reward).all()
+        # env 1 diverged at step 1, was reset at step 2 (NEXT_STEP) and diverged again at step 3
+        assert reward[1] == 0 and truncated.tolist() == [False, True, False, False], backend
+        assert info["_diverged"].tolist() == [False, True, False, False], backend
+        assert env.diagnostics()["nonfinite_reward"] == {"count": 2, "env_ids": [1]}, backend
+        env.close()
+        env = mjvec.make(NanReset(), N, backend=backend)
+        with pytest.raises(RuntimeError, match=r"NanReset: the observation after resetting environments \[2\]"):
+            env.reset(seed=0)
+        assert env.diagnostics()["nonfinite_reset_observation"] == {"count": 1, "env_ids": [2]}, backend
+        env.close()

@@ -246,3 +246,92 @@ def test_get_model_checks_its_argument():
         env.get_model(2)
     with pytest.raises(TypeError, match="`i` must be an int"):
         env.get_model("0")
+
+
+@pytest.mark.parametrize("env_id", ["HalfCheetah-v5", "Hopper-v5", "Swimmer-v5"])
+def test_a_randomized_timestep_is_the_one_velocities_divide_by(env_id):
+    """Rewards read each env's own opt.timestep, not the nominal dt (issue 14, item 3)."""
+    for randomize, n in (({"opt.timestep": mjvec.Uniform(2.0, 2.0)}, 1), ({"opt.timestep": mjvec.Uniform(1.0, 2.0)}, 3)):
+        env = mjvec.make(env_id, n, randomize=randomize)
+        task = env._backend.rules.task
+        _, info = env.reset(seed=0)
+        timestep = np.array([env.get_model(i).opt.timestep for i in range(n)])
+        if n == 1:  # drawn x2: x_velocity is the displacement over twice the nominal dt
+            assert timestep[0] == 2 * task.model.opt.timestep
+            timestep = np.array([2 * task.model.opt.timestep])
+        x = info["x_position"]
+        for a in np.random.default_rng(0).uniform(-1, 1, (3, n, *env.single_action_space.shape)):
+            _, reward, _, _, info = env.step(a.astype(np.float32))
+            np.testing.assert_allclose(info["x_velocity"], (info["x_position"] - x) / (timestep * task.frame_skip),
+                                       rtol=1e-12, atol=0)
+            x = info["x_position"]
+        env.close()
+
+
+def test_the_timestep_tasks_read_is_each_envs_own_on_every_path():
+    """``data.timestep``: the nominal value, each variant's, each draw's; a view a task cannot write."""
+    env = mjvec.make("HalfCheetah-v5", 2)
+    data = env._backend.sim.data
+    np.testing.assert_array_equal(data.timestep, [0.01, 0.01])
+    assert not data.timestep.flags.writeable
+    env.close()
+    env = mjvec.make("HalfCheetah-v5", 2, variants=lambda spec, i: setattr(spec.option, "timestep", 0.01 * (i + 1)))
+    np.testing.assert_array_equal(env._backend.sim.data.timestep, [0.01, 0.02])
+    env.close()
+    env = mjvec.make("HalfCheetah-v5", 2, randomize={"opt.timestep": mjvec.Uniform(1.0, 2.0)})
+    env.reset(seed=0)
+    np.testing.assert_array_equal(env._backend.sim.data.timestep, [env.get_model(i).opt.timestep for i in range(2)])
+    env.close()
+
+
+@pytest.mark.parametrize("field, dist, match", [
+    ("body_mass", mjvec.Normal(1.0, 0.5), r"Normal\(1.0, 0.5, mode='scale'\) can draw -inf for body_mass at \[1\] \(model value"
+     r" 6.25.*\(a Normal with std > 0 can draw any value\).*body_mass must stay > 0"),
+    ("body_mass", mjvec.Uniform(0.0, 1.5), r"can draw 0.0 for body_mass at \[1\]"),
+    ("body_mass", mjvec.Uniform(-1.0, 0.0, mode="add"), r"can draw -1.0 for body_mass at \[0\]"),
+    ("opt.timestep", mjvec.Uniform(0.0, 0.01, mode="set"), r"can draw 0.0 for opt.timestep"),
+    ("geom_friction", mjvec.Normal(0.0, 0.1, mode="add"), r"geom_friction must stay >= 0"),
+    ("dof_damping", mjvec.Uniform(-2.0, 1.0), r"can draw -\d.* for dof_damping"),
+])
+def test_distributions_that_can_draw_unphysical_values_are_refused(field, dist, match):
+    """issue 14, item 12: a negative or zero mass, timestep or friction is refused at make, not simulated."""
+    with pytest.raises(ValueError, match=match):
+        mjvec.make("HalfCheetah-v5", 2, randomize={field: dist})
+
+
+def test_distributions_that_keep_values_physical_pass():
+    for field, dist in [("body_mass", mjvec.Normal(1.0, 0.0)), ("body_mass", mjvec.LogUniform(0.5, 2.0)),
+                        ("dof_damping", mjvec.Uniform(0.0, 2.0)), ("geom_friction", mjvec.Uniform(-0.1, 0.1, mode="add",
+                                                                                                 names=["floor"])),
+                        ("opt.gravity", mjvec.Normal(0.0, 1.0, mode="add"))]:
+        mjvec.make("HalfCheetah-v5", 2, randomize={field: dist}).close()
+
+
+def test_a_sensor_field_randomizes_on_a_task_that_reads_cfrc_ext():
+    """issue 14, item 11: the backend's extra sensor for cfrc_ext is not one of the task's rows."""
+    xml = """
+    <mujoco>
+      <worldbody>
+        <geom type="plane" size="5 5 .1"/>
+        <body name="box" pos="0 0 0.3"><freejoint/><geom type="box" size=".1 .1 .1" mass="1"/></body>
+      </worldbody>
+      <sensor><framepos objtype="body" objname="box"/></sensor>
+    </mujoco>"""
+    task = mjvec.Task.from_xml(
+        xml, sensordata=True, actions=mjvec.ActionSpec(ctrl=None, xfrc={"box": "force"}),
+        reward=lambda xp, d, a: xp.sum(d.cfrc_ext[:, 1], axis=-1),
+    )
+    env = mjvec.make(task, 3, randomize={"sensor_cutoff": mjvec.Uniform([0.05], [0.05], mode="set")})
+    obs, _ = env.reset(seed=0)
+    assert obs.shape == (3, 7 + 6 + 3)  # qpos, qvel, the task's sensor only (not the one the backend adds)
+    np.testing.assert_array_equal(obs[:, -1], 0.05)  # the box's height, 0.3, cut off at the drawn 0.05
+    obs, reward, *_ = env.step(np.zeros((3, 3), np.float32))
+    assert np.abs(obs[:, -3:]).max() <= 0.05 and np.isfinite(reward).all()
+    assert env.get_model(0).sensor_cutoff.tolist()[0] == 0.05
+    env.close()
+
+
+def test_a_field_the_model_has_no_elements_of_is_refused():
+    """Found by the fuzz round (tests/test_fuzz.py): sensor_cutoff of a model without sensors."""
+    with pytest.raises(ValueError, match=r"`randomize\['sensor_cutoff'\]`: the model has no elements of sensor_cutoff"):
+        mjvec.make("HalfCheetah-v5", 2, randomize={"sensor_cutoff": mjvec.Uniform(0.5, 1.5)})

@@ -322,3 +322,20 @@ def test_no_warnings_from_the_adapter_on_a_plain_run():
         venv.reset()
         for _ in range(12):
             venv.step(np.zeros((2, 3), dtype=np.float32))
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_divergence_is_flagged_in_the_ended_envs_info_in_every_mode(mode):
+    """``infos[i]["diverged"]`` in every mode, SAME_STEP included (issue 14, item 9); not in the reset info."""
+    venv = _venv(mode, "HalfCheetah-v5", num_envs=3)
+    venv.seed(0)
+    venv.reset()
+    rng = np.random.default_rng(0)
+    venv.step(_actions(rng, venv))
+    venv.env._backend.sim._qvel[1, 2] = np.nan  # test-only: env 1's simulation blows up in the next step
+    obs, reward, done, infos = venv.step(_actions(rng, venv))
+    assert done.tolist() == [False, True, False] and reward[1] == 0 and np.isfinite(obs).all()
+    assert infos[1]["diverged"]
+    assert infos[1]["TimeLimit.truncated"] and np.isfinite(infos[1]["terminal_observation"]).all()
+    assert "diverged" not in infos[0] and "diverged" not in venv.reset_infos[1]
+    venv.close()

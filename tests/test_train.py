@@ -1,6 +1,7 @@
 """`mjvec train`: the hyperparameter data, the end-to-end run with a tiny budget, bad input."""
 
 import json
+import warnings
 
 import numpy as np
 import pytest
@@ -37,12 +38,15 @@ def test_every_task_has_hyperparameters_the_algorithm_accepts(algo):
         hp = hyperparams.load(entry.name, algo)
         assert hp["source"] and hp["n_envs"] >= 1 and hp["n_timesteps"] >= 1
         assert set(hp) <= set(hyperparams.allowed_keys(algo)), entry.name
+        hp = hyperparams.fit_batch_to_rollout(hp, algo)  # as `mjvec train` runs them
         venv = SB3VecEnv(mjvec.make(entry.name, hp["n_envs"]))
         try:
             kwargs = hyperparams.algo_kwargs(hp, algo, action_dim=venv.action_space.shape[0])
             if algo != "ppo":
                 kwargs["buffer_size"] = 1000  # the data's 1e6 transitions would only cost memory here
-            model = cls(env=venv, **kwargs)  # raises on an argument the algorithm does not take
+            with warnings.catch_warnings():
+                warnings.filterwarnings("error", message=".*mini-batch")  # SB3's batch/rollout mismatch
+                model = cls(env=venv, **kwargs)  # raises on an argument the algorithm does not take
             for key, value in kwargs.items():
                 if key in ("gamma", "batch_size", "n_steps", "learning_starts", "n_epochs", "gradient_steps"):
                     assert getattr(model, key) == value, (entry.name, key)
@@ -72,6 +76,34 @@ def test_num_envs_keeps_experience_per_update():
     sac = hyperparams.load("Ant-v5", "sac")  # 1 env, 1 gradient step per step
     assert hyperparams.for_num_envs(sac, "sac", 4)["gradient_steps"] == 4
     assert hyperparams.for_num_envs({**sac, "gradient_steps": -1}, "sac", 4)["gradient_steps"] == -1
+
+
+def test_ppo_batch_size_is_capped_at_the_rollout():
+    """issue 14, item 16: InvertedPendulum's Zoo batch of 64 over a rollout of 8 x 4 = 32 becomes 32."""
+    hp = hyperparams.load("InvertedPendulum-v5", "ppo")
+    assert (hp["batch_size"], hp["n_steps"] * hp["n_envs"]) == (64, 32)
+    fitted = hyperparams.fit_batch_to_rollout(hp, "ppo")
+    assert fitted["batch_size"] == 32 and "batch_size 64 capped at the rollout size 32" in fitted["source"]
+    assert hyperparams.fit_batch_to_rollout(hyperparams.for_num_envs(hp, "ppo", 4), "ppo")["batch_size"] == 32
+    cheetah = hyperparams.load("HalfCheetah-v5", "ppo")  # 64 of 512: as tuned
+    assert hyperparams.fit_batch_to_rollout(cheetah, "ppo") == cheetah
+    sac = hyperparams.load("Hopper-v5", "sac")  # a replay buffer: nothing to cap
+    assert hyperparams.fit_batch_to_rollout(sac, "sac") == sac
+
+
+def test_the_readme_job_prints_no_warning(tmp_path, capsys):
+    """`mjvec train InvertedPendulum-v5` with the data's values: no SB3 warning, the batch in metrics.json."""
+    out = tmp_path / "run"
+    argv = ["train", "InvertedPendulum-v5", "--steps", "64", "--eval-freq", "64", "--out", str(out), "--no-video",
+            "--no-progress-bar", "--eval-episodes", "2"]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert main(argv) == 0
+    assert [str(w.message) for w in caught if "mini-batch" in str(w.message) or "stable_baselines3" in w.filename] == []
+    assert "Warning" not in capsys.readouterr().err
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["num_envs"] == 8 and metrics["hyperparams"]["n_steps"] == 4
+    assert metrics["hyperparams"]["batch_size"] == 32 and "capped" in metrics["hyperparams"]["source"]
 
 
 def test_override_values_are_toml():

@@ -246,3 +246,49 @@ def test_repr_names_the_task_the_backend_and_its_threads():
     assert repr(env) == "MjVecEnv(HalfCheetah, num_envs=3, backend='cpu', nthread=2, autoreset_mode=SAME_STEP)"
     env.close()
     assert "backend='cpu'" in repr(env)
+
+
+@pytest.mark.parametrize("env_id, kwargs, error, match", [
+    (ENV, {"ctrl_cost_weight": "0.1"}, TypeError, r"HalfCheetah-v5: `ctrl_cost_weight` must be a real number, got str '0.1'"),
+    (ENV, {"reset_noise_scale": -0.1}, ValueError, r"HalfCheetah-v5: `reset_noise_scale` must be >= 0, got -0.1"),
+    (ENV, {"forward_reward_weight": float("nan")}, ValueError, r"`forward_reward_weight` must be finite, got nan"),
+    (ENV, {"frame_skip": 2.0}, TypeError, r"`frame_skip` must be an int, got float 2.0"),
+    (ENV, {"exclude_current_positions_from_observation": "no"}, TypeError, r"must be a bool, got str 'no'"),
+    (ENV, {"xml_file": 3}, TypeError, r"`xml_file` must be a str, got int 3"),
+    (ENV, {"default_camera_config": [1]}, TypeError, r"`default_camera_config` must be a dict or None, got list"),
+    ("Hopper-v5", {"healthy_z_range": (1.0, 0.5)}, ValueError, r"`healthy_z_range` must be \(low, high\) with low <= high"),
+    ("Hopper-v5", {"healthy_angle_range": 0.2}, TypeError, r"`healthy_angle_range` must be a \(low, high\) pair"),
+    ("Ant-v5", {"main_body": 1.5}, TypeError, r"`main_body` must be an int or a str, got float"),
+    ("Humanoid-v5", {"solver": 2}, TypeError, r"`solver` must be a str or None, got int"),
+    ("Reacher-v5", {"reward_control_weight": None}, TypeError, r"`reward_control_weight` must be a real number"),
+    ("SpinTop-v0", {"max_tilt": -1.0}, ValueError, r"`max_tilt` must be >= 0"),
+])
+def test_task_keyword_arguments_are_checked_at_make(env_id, kwargs, error, match):
+    """Types and ranges refused at make, naming the task and the argument (issue 14, item 10)."""
+    with pytest.raises(error, match=match):
+        mjvec.make(env_id, 2, **kwargs)
+
+
+def test_task_keyword_arguments_of_the_right_types_pass():
+    for env_id, kwargs in [
+        (ENV, {"ctrl_cost_weight": 1, "forward_reward_weight": -1.0, "reset_noise_scale": np.float32(0.0)}),
+        ("Hopper-v5", {"healthy_state_range": None, "healthy_z_range": [0.7, float("inf")]}),
+        ("Ant-v5", {"main_body": "torso", "contact_force_range": (-1, 1), "terminate_when_unhealthy": np.bool_(False)}),
+    ]:
+        mjvec.make(env_id, 2, **kwargs).close()
+
+
+def test_a_batch_larger_than_the_memory_left_is_refused_naming_num_envs(monkeypatch):
+    """issue 14, item 6: refused with the figures before anything is allocated, not deep in MuJoCo."""
+    with pytest.raises(ValueError, match=r"`num_envs`=100,000,000 needs at least \d+\.\d GiB of memory \(177 KiB of MjData"
+                                         r" and host arrays per env\), more than the .* GiB this machine has available"):
+        mjvec.make(ENV, 10**8)
+    from mjvec.backends import memory
+
+    monkeypatch.setattr(memory, "available_memory", lambda: 2**30)
+    with pytest.raises(ValueError, match=r"`num_envs`=10,000 needs at least 1\.7 GiB.*more than the 1\.0 GiB this"
+                                         r" machine has available: use at most about 5,9\d\d envs here"):
+        mjvec.make(ENV, 10_000)
+    mjvec.make(ENV, 100).close()
+    monkeypatch.setattr(memory, "available_memory", lambda: None)  # unknown (not Linux): no refusal
+    mjvec.make(ENV, 100).close()

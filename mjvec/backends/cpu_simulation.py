@@ -15,7 +15,10 @@ the episode rules reset them with the task's own reset. See docs/reliability.md.
 from __future__ import annotations
 
 import copy
+import ctypes
+import os
 import types
+import weakref
 from typing import Any, Callable, Sequence
 
 import mujoco
@@ -23,6 +26,7 @@ import numpy as np
 from mujoco import batch as mj_batch
 
 from mjvec.actions import ActionSpec, BoundActions
+from mjvec.backends.cpu_rollout import RolloutRecording
 from mjvec.core.episode import Faults
 from mjvec.randomize import BoundRandomization
 from mjvec.render import RenderState
@@ -36,15 +40,6 @@ WARNINGS = tuple(
 # the warnings of mj_checkPos/Vel/Acc and bad controls: the state is no longer valid
 _DIVERGED = np.array([w in ("badqpos", "badqvel", "badqacc", "badctrl") for w in WARNINGS])
 
-# the inputs an action can drive, as Batch.rollout's control components (mjtState bits, in order)
-_CONTROL_BITS = {
-    "ctrl": mujoco.mjtState.mjSTATE_CTRL, "qfrc_applied": mujoco.mjtState.mjSTATE_QFRC_APPLIED,
-    "xfrc_applied": mujoco.mjtState.mjSTATE_XFRC_APPLIED, "eq_active": mujoco.mjtState.mjSTATE_EQ_ACTIVE,
-    "mocap_pos": mujoco.mjtState.mjSTATE_MOCAP_POS, "mocap_quat": mujoco.mjtState.mjSTATE_MOCAP_QUAT,
-}
-# MuJoCo's mj_isBad bound: a state entry beyond it fails mj_checkPos/Vel
-MAXVAL = float(getattr(mujoco, "mjMAXVAL", 1e10))
-
 # Fields the engine computes only when something asks: mj_rnePostConstraint
 # fills them, which mj_forward runs only for models with acceleration sensors.
 ON_DEMAND_FIELDS = frozenset({"cacc", "cfrc_int", "cfrc_ext"})
@@ -57,6 +52,25 @@ DATA_SIZES = (
     "ntendon", "nwrap", "nsensor", "nsensordata", "nmocap", "nplugin", "npluginstate", "nuserdata",
     "nhistory", "nJmom", "nM", "nB", "nC", "nD", "ntree", "nbvh", "nbvhdynamic", "narena",
 )
+
+
+# -- os.fork(): a child has the parent's memory but none of its threads ----------------------
+# A batch with worker threads cannot step in a forked child (it waits for threads that are not
+# there) nor be destroyed there (its destructor joins them): in the child, such a simulation
+# refuses every call with an error saying what to do, and its batch is never destroyed (the
+# operating system frees the child's memory at exit).
+_LIVE: "weakref.WeakSet[CpuSimulation]" = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for sim in list(_LIVE):
+        if sim._batch is not None and sim.nthread > 1:
+            sim._forked_from = sim._pid
+            ctypes.pythonapi.Py_IncRef(ctypes.py_object(sim._batch))  # never destroyed in this process
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _simulated(model: mujoco.MjModel) -> mujoco.MjModel:
@@ -82,7 +96,7 @@ def with_rne_post_constraint(spec: mujoco.MjSpec) -> mujoco.MjModel:
     return spec.compile()
 
 
-class CpuSimulation:
+class CpuSimulation(RolloutRecording):
     """``num_envs`` simulations of ``task`` on ``mujoco.batch.Batch`` (``mjvec.backends.base.Simulation``).
 
     For a task that reads on-demand fields (``cfrc_ext``...), a vector step is two
@@ -116,6 +130,8 @@ class CpuSimulation:
             )
         self.model = self._compile(task.spec, on_demand) if on_demand else _simulated(copy.copy(task.model))
         self._batch = mj_batch.Batch(self.model, num_envs, self.nthread, persistent=True)
+        self._pid, self._forked_from = os.getpid(), None
+        _LIVE.add(self)
         if variants is not None:
             if randomization is not None:
                 raise ValueError(
@@ -131,12 +147,20 @@ class CpuSimulation:
         if randomization is not None:
             # live (num_envs, ...) per-simulation values of each randomized field
             self._expanded = {f: self._batch.expand(f) for f in randomization.fields}
+            for f, target in self._expanded.items():
+                # the sensor added for cfrc_ext (with_rne_post_constraint) comes after the task's
+                # sensors: a drawn sensor_* field is the task's rows, the added one keeps its value
+                rows = randomization.nominal[f].shape[0] if randomization.nominal[f].ndim else None
+                if f.startswith("sensor_") and rows is not None and target.shape[1] != rows:
+                    self._expanded[f] = target[:, :rows]
         # the physics state rows (mjSTATE_INTEGRATION, warmstart included): what get_state returns
         self._state = self._batch.state
         self.state_size = int(self._batch.nstate)
         # occurrences of each mjtWarning per simulation: (num_envs, mjNWARNING), zeroed once read
         self._warnings = self._batch.warning[..., 1]
         bound = {f: self._batch.bind(f) for f in fields}
+        if on_demand and "sensordata" in bound:  # the task's sensors, not the one added for cfrc_ext
+            bound["sensordata"] = bound["sensordata"][:, : task.model.nsensordata]
         self._ctrl = self._batch.bind("ctrl")
         self._qpos = self._batch.bind("qpos")
         self._qvel = self._batch.bind("qvel")
@@ -152,6 +176,19 @@ class CpuSimulation:
         # views of the buffers, as the bound fields are: what a task returns as is gets copied
         # before it reaches the caller (mjvec.core.ops.NumpyOps.own)
         self.data = types.SimpleNamespace(**{**bound, **{f: b[...] for f, b in {**self._derived, **self._on_demand}.items()}})
+        self.data.timestep = self._timestep()
+
+    def _timestep(self) -> np.ndarray:
+        """``(num_envs,)``: each simulation's ``opt.timestep``, live where ``randomize=`` draws it."""
+        if self._randomization is not None and "opt.timestep" in self._randomization.fields:
+            return self._expanded["opt.timestep"][...]
+        models = self._batch.models
+        if isinstance(models, tuple):  # variants: a compiled model per env
+            values = np.array([m.opt.timestep for m in models])
+        else:
+            values = np.full(self.num_envs, self.model.opt.timestep)
+        values.flags.writeable = False
+        return values[...]  # a view, as the other fields: what a task returns as is gets copied
 
     def detach(self, values: dict[str, Any]) -> dict[str, Any]:
         return {k: np.array(v) for k, v in values.items()}
@@ -205,7 +242,17 @@ class CpuSimulation:
         mocap = (batch.bind("mocap_pos")[ids], batch.bind("mocap_quat")[ids]) if model.nmocap else (None, None)
         return RenderState(model, self._qpos[ids], self._qvel[ids], act, *mocap, models=models)
 
+    def _check_process(self) -> None:
+        if self._forked_from is not None:
+            raise RuntimeError(
+                f"this env was made in process {self._forked_from} before os.fork(): MuJoCo's {self.nthread} worker"
+                f" threads do not exist in this process ({os.getpid()}), so it cannot run here. Make the env after"
+                " the fork (in the child), use multiprocessing's 'spawn' or 'forkserver' start method, or make it"
+                " with nthread=1 (no worker threads: it then works in a forked child)"
+            )
+
     def advance(self, action: np.ndarray, mask: np.ndarray | None) -> Faults | None:
+        self._check_process()
         if self._actions.passthrough:
             if mask is None:
                 self._ctrl[:] = action
@@ -263,6 +310,7 @@ class CpuSimulation:
 
     def set_params(self, mask: np.ndarray, values: dict[str, np.ndarray]) -> None:
         """The drawn model parameters (one row per masked simulation), before their reset."""
+        self._check_process()
         for f, value in values.items():
             target = self._expanded[f]
             target[mask] = np.reshape(value, target[mask].shape)
@@ -270,6 +318,7 @@ class CpuSimulation:
             self._batch.set_const(mask)
 
     def reset(self, mask: np.ndarray, qpos: np.ndarray, qvel: np.ndarray) -> None:
+        self._check_process()
         # mj_resetData, the task's fresh state, mj_forward: Gymnasium's reset order
         self._batch.reset(mask, stage=mujoco.mjtStage.mjSTAGE_NONE)
         self._qpos[mask] = qpos
@@ -304,63 +353,6 @@ class CpuSimulation:
             self._save(self._derived, mask)
             self._save(self._on_demand, mask)
 
-    def rollout(self, actions: np.ndarray, fields: tuple[str, ...], states: bool) -> tuple:
-        """``T = actions.shape[1]`` steps of every simulation in one ``Batch.rollout`` call.
-
-        Returns ``(first, records, diverged_at, state_records)``: the ``fields`` before the
-        first step ``(N, ...)`` and after each step ``(N, T, ...)`` (as ``step`` leaves them),
-        the step at which each simulation diverged (``T`` if none), and the
-        ``(N, T, state_size)`` states when ``states``.
-        """
-        self.check_rollout()
-        n, t = actions.shape[:2]
-        fs = self.task.frame_skip
-        order = [f for f in _CONTROL_BITS if f in self._actions.fields]
-        written = self._controls(actions)
-        control = np.concatenate([written[f].reshape(n, t, -1) for f in order], axis=2)
-        spec = sum(int(_CONTROL_BITS[f]) for f in order)
-        first = {f: np.array(getattr(self.data, f)) for f in fields}
-        record = list(fields) + ([mujoco.mjtState.mjSTATE_INTEGRATION] if states else [])
-        try:
-            out = self._batch.rollout(t * fs, np.repeat(control, fs, axis=1), spec, record=record)
-        except mj_batch.SimulationError as e:
-            ids = e.ids.tolist()
-            raise RuntimeError(
-                f"the simulations of environments {ids} failed inside `rollout()` ({self._batch.error(ids[0])});"
-                " the others ran to completion: reset the failed ones with `reset(options={'reset_mask': ...})`"
-            ) from e
-        records = {f: out[f][:, fs - 1 :: fs] for f in fields}
-        faults = self._faults({}) if np.count_nonzero(self._warnings) else None
-        diverged_at = np.full(n, t)
-        if faults is not None:
-            for i in np.flatnonzero(faults.diverged):
-                bad = ~(np.abs(records["qpos"][i]) <= MAXVAL).all(axis=1) | ~(np.abs(records["qvel"][i]) <= MAXVAL).all(axis=1)
-                diverged_at[i] = int(bad.argmax()) if bad.any() else t - 1
-        state_records = out[mujoco.mjtState.mjSTATE_INTEGRATION][:, fs - 1 :: fs] if states else None
-        return first, records, diverged_at, state_records, faults
-
-    def check_rollout(self) -> None:
-        """Refuse a rollout whose numbers would not be ``step``'s."""
-        if self._on_demand:
-            raise NotImplementedError(
-                f"`rollout()` cannot compute {sorted(self._on_demand)} as `step()` does (a forward pass at each"
-                " step's final state): for this task, step in a loop"
-            )
-
-    def _controls(self, actions: np.ndarray) -> dict[str, np.ndarray]:
-        """The inputs each step's action writes, ``{field: (N, T, ...)}`` (``ActionSpec.write``)."""
-        n, t = actions.shape[:2]
-        current = {f: np.array(v) for f, v in self._inputs.items()}
-        if any(e.component == "delta_pos" for e in self._actions.layout):  # each step moves from the last
-            steps = []
-            for k in range(t):
-                current = self._actions.write(np, actions[:, k], current)
-                steps.append(current)
-            return {f: np.stack([s[f] for s in steps], axis=1) for f in current}
-        tiled = {f: np.repeat(v[:, None], t, axis=1).reshape(n * t, *v.shape[1:]) for f, v in current.items()}
-        written = self._actions.write(np, actions.reshape(n * t, -1), tiled)
-        return {f: v.reshape(n, t, *v.shape[1:]) for f, v in written.items()}
-
     def _save(self, buffers: dict[str, np.ndarray], mask: np.ndarray | None) -> None:
         for f, buf in buffers.items():
             if mask is None:
@@ -369,5 +361,11 @@ class CpuSimulation:
                 np.copyto(buf, self._bound[f], where=mask.reshape(mask.shape + (1,) * (buf.ndim - 1)))
 
     def close(self) -> None:
-        self._batch = None
-        self.data = None
+        """Release the batch, its threads and its memory, even while the env is still referenced.
+
+        Every array bound to the batch is a view that keeps it alive: all of them are dropped.
+        """
+        for name in ("_batch", "data", "_bound", "_inputs", "_expanded", "_warnings", "_ctrl", "_qpos", "_qvel",
+                     "_on_demand", "_derived", "_state"):
+            if hasattr(self, name):
+                setattr(self, name, None)

@@ -15,9 +15,13 @@ The rules, as Gymnasium's vector envs have them:
 - SAME_STEP: an env that ends is reset in the same step; the observation returned is
   the reset one, ``info["final_obs"]``/``info["final_info"]`` hold the terminal ones.
 - DISABLED: nothing is reset but by ``reset(options={"reset_mask": ...})``.
-- Divergence: a simulation the backend flags, or whose observation is not finite,
-  ends its episode truncated, with reward 0, at its last finite observation, with
-  ``info["diverged"]``, and is reset as any ended episode; ``faults`` counts it.
+- Divergence: a simulation the backend flags, or whose observation or reward is not
+  finite, ends its episode truncated, with reward 0, at its last finite observation,
+  with ``info["diverged"]``, and is reset as any ended episode; ``faults`` counts it.
+- Non-finite reset observations: a reset (by ``reset`` or an autoreset) whose
+  observation is not finite is the task's fault, not the simulation's: the env's last
+  observation stands in for it, ``faults`` counts it ("nonfinite_reset_observation")
+  and the outputs mark it (``nonfinite_reset``) so that the backend's edge raises.
 - Seeding: ``reset(seed=s)`` seeds env ``i`` with ``s + i``; an env keeps its own
   stream across autoresets; model parameters (``randomize=``) are drawn from it
   before the reset state, at every reset or only when the env is seeded.
@@ -72,12 +76,14 @@ class StepOut(NamedTuple):
     info: dict  # {key: (value, mask)}
     final: tuple | None  # SAME_STEP: (obs before the reset, mask, final_info {key: (value, mask)})
     exhausted: Any  # (n,) envs whose reset_state's rejection sampling gave up, or None
+    nonfinite_reset: Any = None  # (n,) envs reset in this step whose observation was not finite, or None
 
 
 class ResetOut(NamedTuple):
     obs: Any
     info: dict
     exhausted: Any
+    nonfinite_reset: Any = None  # (n,) reset envs whose observation was not finite, or None
 
 
 def _and_not(a, b):
@@ -127,20 +133,41 @@ def _reset_simulations(ops, rules: Rules, ep: Episodes, sim, mask, draw, states=
     return ep, exhausted
 
 
-def _count_faults(ops, ep: Episodes, faults: Faults | None, obs, stepping) -> tuple[Any, Episodes]:
-    """The stepped envs that diverged in this step (None if none), and the counts updated."""
-    nonfinite = ops.nonfinite(obs)
-    if faults is None and nonfinite is None:
+def _count_faults(ops, ep: Episodes, faults: Faults | None, bad_obs, reward, stepping) -> tuple[Any, Episodes]:
+    """The stepped envs that diverged in this step (None if none), and the counts updated.
+
+    ``bad_obs``: ``ops.nonfinite`` of the step's observations (None: none).
+    """
+    bad_reward = ops.nonfinite(reward)  # one reduction over (n,) on NumPy when all is finite
+    if faults is None and bad_obs is None and bad_reward is None:
         return None, ep
     flagged = ops.nobody if faults is None else faults.diverged
-    if nonfinite is None:
-        nonfinite = ops.nobody
-    diverged = (flagged | nonfinite) & stepping
-    # no check of the engine fired: the non-finite observation is the evidence
-    counts = {"diverged": diverged, "nonfinite_observation": nonfinite & ~flagged & stepping}
+    bad_obs = ops.nobody if bad_obs is None else bad_obs
+    bad_reward = ops.nobody if bad_reward is None else bad_reward
+    diverged = (flagged | bad_obs | bad_reward) & stepping
+    # where no check of the engine fired, the non-finite value is the evidence
+    unflagged = ~flagged & stepping
+    counts = {"diverged": diverged, "nonfinite_observation": bad_obs & unflagged,
+              "nonfinite_reward": bad_reward & unflagged}
     if faults is not None:
         counts.update({kind: c * stepping for kind, c in faults.counts.items()})
     return ops.some(diverged), ep._replace(faults=ops.add_counts(ep.faults, counts))
+
+
+def _check_reset_obs(ops, ep: Episodes, obs, last, mask, bad_obs=False) -> tuple[Episodes, Any, Any]:
+    """``(ep, obs, bad)``: the envs in ``mask`` whose reset observation is not finite (None if
+    none) counted, and their observation replaced by ``last`` (the env's last observation).
+
+    ``bad_obs``: ``ops.nonfinite(obs)`` when the caller has it already (False: compute it).
+    """
+    bad = ops.nonfinite(obs) if bad_obs is False else bad_obs
+    if bad is None:
+        return ep, obs, None
+    bad = ops.some(bad & mask)
+    if bad is None:
+        return ep, obs, None
+    ep = ep._replace(faults=ops.add_counts(ep.faults, {"nonfinite_reset_observation": bad}))
+    return ep, ops.where(bad, last, obs), bad
 
 
 def reset(ops, rules: Rules, ep: Episodes, sim, mask, draw, states=None) -> tuple[Episodes, ResetOut]:
@@ -150,9 +177,10 @@ def reset(ops, rules: Rules, ep: Episodes, sim, mask, draw, states=None) -> tupl
     ep, exhausted = _reset_simulations(ops, rules, ep, sim, mask, draw, states)
     task, xp = rules.task, ops.xp
     obs = ops.where(mask, ops.own(task.observe(xp, sim.data)), ep.last_obs)
+    ep, obs, bad = _check_reset_obs(ops, ep, obs, ep.last_obs, mask)
     info: dict = {}
     _merge(ops, info, task.reset_info(xp, sim.data), mask)
-    return ep._replace(last_obs=obs), ResetOut(obs, info, exhausted)
+    return ep._replace(last_obs=obs), ResetOut(obs, info, exhausted, bad)
 
 
 def step(ops, rules: Rules, ep: Episodes, sim, action) -> tuple[Episodes, StepOut]:
@@ -180,7 +208,9 @@ def step(ops, rules: Rules, ep: Episodes, sim, action) -> tuple[Episodes, StepOu
         truncated = ep.elapsed >= rules.max_episode_steps
 
     info: dict = {}
-    diverged, ep = _count_faults(ops, ep, faults, obs, stepping)
+    bad_obs = ops.nonfinite(obs)
+    diverged, ep = _count_faults(ops, ep, faults, bad_obs, reward, stepping)
+    bad_reset = None
     valid = stepping  # the envs whose step info is meaningful
     if diverged is not None:
         # the step's state is garbage: the episode ends, truncated, at its last finite
@@ -194,6 +224,7 @@ def step(ops, rules: Rules, ep: Episodes, sim, action) -> tuple[Episodes, StepOu
 
     final = None
     if resetting is not None:
+        ep, obs, bad_reset = _check_reset_obs(ops, ep, obs, ep.last_obs, resetting, bad_obs)
         reward = ops.where(resetting, 0.0, reward)
         terminated = terminated & stepping
         truncated = truncated & stepping
@@ -208,9 +239,14 @@ def step(ops, rules: Rules, ep: Episodes, sim, action) -> tuple[Episodes, StepOu
             # the terminal observation and info go to final_obs/final_info
             final_info: dict = {}
             _merge(ops, final_info, step_info, done & valid)
+            if diverged is not None:  # the ended step's own flag: in final_info too
+                _merge(ops, final_info, {"diverged": diverged}, diverged)
             final = (obs, done, final_info)
             ep, exhausted = _reset_simulations(ops, rules, ep, sim, done, done if redraw else None)
-            obs = ops.where(done, ops.own(task.observe(xp, sim.data)), obs)
+            fresh = ops.own(task.observe(xp, sim.data))
+            # a non-finite reset observation gives way to the terminal one (finite by now)
+            ep, fresh, bad_reset = _check_reset_obs(ops, ep, fresh, obs, done)
+            obs = ops.where(done, fresh, obs)
             _merge(ops, info, step_info, ~done)
             _merge(ops, info, task.reset_info(xp, sim.data), done)
         ended = xp.zeros(n, dtype=bool)
@@ -218,7 +254,7 @@ def step(ops, rules: Rules, ep: Episodes, sim, action) -> tuple[Episodes, StepOu
         _merge(ops, info, step_info, valid)
         ended = terminated | truncated
     ep = ep._replace(ended=ended, last_obs=obs)
-    return ep, StepOut(obs, reward, terminated, truncated, info, final, exhausted)
+    return ep, StepOut(obs, reward, terminated, truncated, info, final, exhausted, bad_reset)
 
 
 class Seeding:

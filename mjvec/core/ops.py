@@ -11,7 +11,7 @@ backend's ``JaxOps`` is the other implementation):
 - ``random``/``commit``: the random source of the marked envs. NumPy draws only for
   them (compact rows, one ``Generator`` per env, as Gymnasium's envs); JAX draws for
   every env and keeps the new keys only where marked (dense rows).
-- ``nonfinite``: which envs have a NaN or inf in an observation leaf.
+- ``nonfinite``: which envs have a NaN or inf in a leaf (observations, rewards).
 
 Masks are ``(num_envs,)`` bool arrays; ``None`` means "no env".
 """

@@ -18,7 +18,10 @@ from gymnasium import spaces
 from mjvec.core.random import MAX_TRIES
 from mjvec.core.tree import tree_map
 
-__all__ = ["gym_info", "step_result", "reset_result", "check_exhausted", "zeros_of", "as_obs_dtype", "obs_dtypes"]
+__all__ = [
+    "gym_info", "step_result", "reset_result", "check_exhausted", "check_reset_observations", "zeros_of", "as_obs_dtype",
+    "obs_dtypes",
+]
 
 
 def _same(x: np.ndarray) -> np.ndarray:
@@ -44,6 +47,19 @@ def check_exhausted(task: Any, exhausted: np.ndarray | None) -> None:
         )
 
 
+def check_reset_observations(task: Any, bad: np.ndarray | None) -> None:
+    """Raise if a reset gave some env a non-finite observation: the task's fault, named."""
+    if bad is None or not bad.any():
+        return
+    name = type(task).__name__
+    raise RuntimeError(
+        f"{name}: the observation after resetting environments {np.flatnonzero(bad)[:10].tolist()} is not finite"
+        f" (NaN or inf). Check the state `{name}.reset_state` draws, the `{name}.observe` function (for"
+        " Task.from_xml, your `observe`) and any `randomize=` values. The observation was not returned: those"
+        " envs keep their last observation, counted as 'nonfinite_reset_observation' in env.diagnostics()"
+    )
+
+
 def _own_obs(obs: Any, dtypes: Any, index: Any = ...) -> Any:
     """The caller's own copy of ``obs[index]``, leaf by leaf in ``dtypes`` (a tree of dtypes, or None)."""
     if dtypes is None:
@@ -59,6 +75,7 @@ def step_result(task: Any, out, obs_dtypes: Any = None, cast: Callable = _same) 
     backend's dtypes to the CPU's).
     """
     check_exhausted(task, out.exhausted)
+    check_reset_observations(task, out.nonfinite_reset)
     info = gym_info(out.info, cast)
     if out.final is not None:
         final_obs, mask, final_info = out.final
@@ -74,6 +91,7 @@ def step_result(task: Any, out, obs_dtypes: Any = None, cast: Callable = _same) 
 def reset_result(task: Any, out, obs_dtypes: Any = None, cast: Callable = _same) -> tuple:
     """``(obs, info)`` for the caller from a host ``ResetOut``."""
     check_exhausted(task, out.exhausted)
+    check_reset_observations(task, out.nonfinite_reset)
     return _own_obs(out.obs, obs_dtypes), gym_info(out.info, cast)
 
 

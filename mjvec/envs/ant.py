@@ -111,7 +111,7 @@ class Ant(Task):
         return xp.concatenate(parts, axis=-1)
 
     def evaluate(self, xp, data, action, before):
-        xy_velocity = (data.xpos[:, self._main_body, :2] - before["xy"]) / self.dt
+        xy_velocity = (data.xpos[:, self._main_body, :2] - before["xy"]) / self.step_dt(data)[:, None]
         x_velocity, y_velocity = xy_velocity[:, 0], xy_velocity[:, 1]
         healthy = self._is_healthy(xp, data)
 

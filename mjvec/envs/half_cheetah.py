@@ -71,7 +71,7 @@ class HalfCheetah(Task):
 
     def evaluate(self, xp, data, action, before):
         x_position = data.qpos[:, 0]
-        x_velocity = (x_position - before["x_position"]) / self.dt
+        x_velocity = (x_position - before["x_position"]) / self.step_dt(data)
         forward_reward = self._forward_reward_weight * x_velocity
         ctrl_cost = self._ctrl_cost_weight * xp.sum(xp.square(action), axis=-1)
         reward = forward_reward - ctrl_cost

@@ -110,7 +110,7 @@ class Hopper(Task):
 
     def evaluate(self, xp, data, action, before):
         x_position = data.qpos[:, 0]
-        x_velocity = (x_position - before["x_position"]) / self.dt
+        x_velocity = (x_position - before["x_position"]) / self.step_dt(data)
         is_healthy = self.is_healthy(xp, data)
         forward_reward = self._forward_reward_weight * x_velocity
         # bool * weight: a float (or int) array, as Gymnasium's `is_healthy * w`

@@ -187,7 +187,7 @@ class Humanoid(Task):
         return humanoid_observation(xp, data, self._skip, self._include)
 
     def evaluate(self, xp, data, action, before):
-        xy_velocity = (self._mass_center(xp, data) - before["xy_position"]) / self.dt
+        xy_velocity = (self._mass_center(xp, data) - before["xy_position"]) / self.step_dt(data)[:, None]
         x_velocity, y_velocity = xy_velocity[:, 0], xy_velocity[:, 1]
 
         min_z, max_z = self._healthy_z_range

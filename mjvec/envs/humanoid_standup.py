@@ -23,7 +23,7 @@ With ``exclude_current_positions_from_observation=False`` the torso's x and y
 
 ## Rewards
 ``reward = uph_cost - ctrl_cost - impact_cost + 1`` with
-``uph_cost = z / model.opt.timestep`` (the torso's height over the physics step,
+``uph_cost = z / timestep`` (the torso's height over the env's own physics step,
 not over ``dt``), ``ctrl_cost = ctrl_cost_weight * sum(ctrl**2)`` and
 ``impact_cost = clip(impact_cost_weight * sum(cfrc_ext**2), *impact_cost_range)``.
 As in Gymnasium, ``uph_cost_weight`` is accepted but not used. ``info`` holds
@@ -120,7 +120,7 @@ class HumanoidStandup(Task):
         return humanoid_observation(xp, data, self._skip, self._include)
 
     def evaluate(self, xp, data, action, before):
-        uph_cost = (data.qpos[:, 2] - 0) / self.model.opt.timestep
+        uph_cost = (data.qpos[:, 2] - 0) / data.timestep
         # the applied control (float64), not the float32 action
         quad_ctrl_cost = self._ctrl_cost_weight * squared_sum(xp, data.ctrl)
         quad_impact_cost = xp.clip(

@@ -70,7 +70,7 @@ class Swimmer(Task):
 
     def evaluate(self, xp, data, action, before):
         xy_position = data.qpos[:, 0:2]
-        xy_velocity = (xy_position - before["xy_position"]) / self.dt
+        xy_velocity = (xy_position - before["xy_position"]) / self.step_dt(data)[:, None]
         x_velocity, y_velocity = xy_velocity[:, 0], xy_velocity[:, 1]
         forward_reward = self._forward_reward_weight * x_velocity
         ctrl_cost = self._ctrl_cost_weight * xp.sum(xp.square(action), axis=-1)

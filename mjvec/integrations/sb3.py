@@ -107,10 +107,12 @@ class SB3VecEnv(VecEnv):
 
         if self._autoreset_mode is AutoresetMode.SAME_STEP and done.any():
             final_obs, final_info = info["final_obs"], info["final_info"]
-            reset_info = {k: v for k, v in info.items() if k.lstrip("_") not in ("final_obs", "final_info")}
-            # for ended envs, `info` holds only reset entries; their step's info is `final_info`
-            infos = _unbatch_info(reset_info, self.num_envs, ~done)
+            step_info = {k: v for k, v in info.items() if k.lstrip("_") not in ("final_obs", "final_info")}
+            # for ended envs, `info` holds their reset entries (and the step's "diverged", also in
+            # `final_info`); their step's info is `final_info`
+            infos = _unbatch_info(step_info, self.num_envs, ~done)
             ended_infos = _unbatch_info(final_info, self.num_envs, done)
+            reset_info = {k: v for k, v in step_info.items() if k.lstrip("_") != "diverged"}
             reset_infos = _unbatch_info(reset_info, self.num_envs, done)
             for i in np.flatnonzero(done):
                 infos[i] = ended_infos[i]

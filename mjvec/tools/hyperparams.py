@@ -9,6 +9,7 @@ keyword arguments of the SB3 algorithm. It imports neither SB3 nor torch until
     hp = hyperparams.load("HalfCheetah-v5", "ppo")                  # the table, as data
     hp = hyperparams.for_num_envs(hp, "ppo", 16)                    # same experience per update
     hp = hyperparams.with_overrides(hp, {"n_epochs": 10}, "ppo")    # checked against the algorithm
+    hp = hyperparams.fit_batch_to_rollout(hp, "ppo")                # batch_size <= n_steps * n_envs
     kwargs = hyperparams.algo_kwargs(hp, "ppo", action_dim=6)       # for PPO(**kwargs)
 """
 
@@ -28,7 +29,10 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10: the `train` extra carries tomli
     import tomli as tomllib
 
-__all__ = ["ACTIVATIONS", "ALGOS", "algo_kwargs", "check", "for_num_envs", "load", "parse_value", "tables", "with_overrides"]
+__all__ = [
+    "ACTIVATIONS", "ALGOS", "algo_kwargs", "check", "fit_batch_to_rollout", "for_num_envs", "load", "parse_value",
+    "tables", "with_overrides",
+]
 
 ALGOS = ("ppo", "sac", "td3")
 # keys of the data that are not keyword arguments of the SB3 algorithm
@@ -151,6 +155,26 @@ def for_num_envs(hp: dict[str, Any], algo: str, num_envs: int) -> dict[str, Any]
         steps = int(out.get("gradient_steps", 1))
         if steps > 0:
             out["gradient_steps"] = max(1, round(steps * num_envs / tuned))
+    return out
+
+
+def fit_batch_to_rollout(hp: dict[str, Any], algo: str) -> dict[str, Any]:
+    """PPO: ``batch_size`` capped at the rollout size ``n_steps * n_envs``.
+
+    A larger mini-batch than the rollout is what SB3 trains on as one mini-batch of the
+    whole rollout per epoch (and warns about), so the cap changes no update: the same
+    gradient steps per env-step, without the warning. ``source`` says so.
+    """
+    out = copy.deepcopy(hp)
+    if algo != "ppo":
+        return out
+    rollout = int(out.get("n_steps", 2048)) * int(out.get("n_envs", 1))
+    batch = int(out.get("batch_size", 64))  # 64: SB3's default
+    if batch > rollout:
+        out["batch_size"] = rollout
+        out["source"] = (f"{out.get('source', '')}; batch_size {batch} capped at the rollout size {rollout}"
+                         f" (n_steps {out.get('n_steps', 2048)} x {out.get('n_envs', 1)} envs): the same one"
+                         " mini-batch per epoch")
     return out
 
 

@@ -108,6 +108,8 @@ def train(
     num_envs = validation.check_num_envs(num_envs if num_envs is not None else int(hp["n_envs"]))
     # the data's values are adapted to num_envs; overrides are taken as given, for num_envs
     hp = hyperparams.with_overrides(hyperparams.for_num_envs(hp, algo, num_envs), overrides or {}, algo)
+    if "batch_size" not in (overrides or {}):  # the data's batch fitted to the rollout; an override as given
+        hp = hyperparams.fit_batch_to_rollout(hp, algo)
     steps = validation.check_positive_int(steps if steps is not None else int(hp["n_timesteps"]), "steps")
     if eval_freq is None:
         eval_freq = max(1, steps // DEFAULT_EVALUATIONS)

@@ -53,7 +53,8 @@ from mjvec.render import RenderState
 __all__ = ["MjxBackend", "UnsupportedFeatureError", "put_model", "FAULT_KINDS"]
 
 #: what the backend counts per env, as the CPU backend's diagnostics() kinds
-FAULT_KINDS = ("diverged", *BAD_KINDS, "nonfinite_observation", "reset_sampling_exhausted")
+FAULT_KINDS = ("diverged", *BAD_KINDS, "nonfinite_observation", "nonfinite_reward", "nonfinite_reset_observation",
+               "reset_sampling_exhausted")
 
 
 class UnsupportedFeatureError(NotImplementedError):
@@ -231,7 +232,7 @@ class MjxBackend:
                 raise ValueError(f"`actions` must have shape {shape} (num_envs, action size), got {actions.shape}")
             return actions
         actions = validation.check_actions(actions, shape)
-        self.actions.check(actions)
+        self.actions.check(actions, jnp.result_type(float))  # the float type the jitted write computes in
         return actions
 
     def reset(self, mask: np.ndarray, seeds, states: np.ndarray | None = None) -> tuple[Any, dict]:

@@ -30,11 +30,12 @@ class DataView:
     ``data._impl`` and warns when they are read from ``data``.
     """
 
-    __slots__ = ("_data",)
+    __slots__ = ("_data", "timestep")
     _public = None
 
-    def __init__(self, data):
+    def __init__(self, data, timestep):
         self._data = data
+        self.timestep = timestep  # (n,): each env's opt.timestep (randomize= may vary it)
 
     def __getattr__(self, name: str):
         data = self._data

@@ -63,7 +63,10 @@ class MjxSimulation:
 
     @property
     def data(self) -> DataView:
-        return DataView(self.raw)
+        timestep = self.params.get("opt.timestep")
+        if timestep is None:
+            timestep = jnp.broadcast_to(self.model.opt.timestep, (self.program.num_envs,))
+        return DataView(self.raw, timestep)
 
     def detach(self, values: dict[str, Any]) -> dict[str, Any]:
         return values  # traced values are immutable
