@@ -799,3 +799,36 @@ def test_refused_actions_leave_the_env_usable():
         env.step(np.zeros((N, 5), np.float32))
     env.step(_actions(1)[0])  # nothing ran: no reset needed
     env.close()
+
+
+_SLIDER = """
+<mujoco>
+  <worldbody>
+    <body name="cart"><joint name="slide" type="slide" axis="1 0 0"/><geom size="0.1" mass="1"/></body>
+  </worldbody>
+  <actuator><motor joint="slide" gear="10"/></actuator>
+  <sensor><jointpos joint="slide"/></sensor>
+</mujoco>
+"""
+
+
+@pytest.mark.parametrize("field", ["qpos", "sensordata"])
+def test_observations_are_the_callers_own_never_views_of_the_simulation(field):
+    """A custom observe returning a field as is (issue 14, item 1): what the caller gets is a copy."""
+    task = mjvec.Task.from_xml(_SLIDER, frame_skip=2, observe=lambda xp, d: getattr(d, field))
+    env = mjvec.make(task, 3, autoreset_mode="same_step", max_episode_steps=3)
+    first, _ = env.reset(seed=0)
+    kept = first.copy()
+    push = np.ones((3, 1), np.float32)
+    obs, *_ = env.step(push)
+    np.testing.assert_array_equal(first, kept)  # an observation kept from one step stays as it was
+    state = env.get_state()
+    obs -= 100.0  # the caller's array: the simulation does not move
+    np.testing.assert_array_equal(env.get_state(), state)
+    for _ in range(2):
+        obs, _, _, truncated, info = env.step(push)
+    assert truncated.all()
+    final = np.stack(info["final_obs"])
+    assert not np.array_equal(final, obs)  # the terminal observations are not the reset ones
+    np.testing.assert_array_equal(obs, np.stack([env.task.observe(np, env._backend.sim.data)[i] for i in range(3)]))
+    env.close()
