@@ -36,7 +36,6 @@ class RolloutRecording:
         the step at which each simulation diverged (``T`` if none), and the
         ``(N, T, state_size)`` states when ``states``.
         """
-        self.check_rollout()
         n, t = actions.shape[:2]
         fs = self.task.frame_skip
         order = [f for f in _CONTROL_BITS if f in self._actions.fields]
@@ -44,7 +43,10 @@ class RolloutRecording:
         control = np.concatenate([written[f].reshape(n, t, -1) for f in order], axis=2)
         spec = sum(int(_CONTROL_BITS[f]) for f in order)
         first = {f: np.array(getattr(self.data, f)) for f in fields}
-        record = list(fields) + ([mujoco.mjtState.mjSTATE_INTEGRATION] if states else [])
+        on_demand = [f for f in fields if f in self._on_demand]
+        recorded = [f for f in fields if f not in self._on_demand]
+        keep_states = states or bool(on_demand)
+        record = recorded + ([mujoco.mjtState.mjSTATE_INTEGRATION] if keep_states else [])
         try:
             out = self._batch.rollout(t * fs, np.repeat(control, fs, axis=1), spec, record=record)
         except mj_batch.SimulationError as e:
@@ -53,7 +55,10 @@ class RolloutRecording:
                 f"the simulations of environments {ids} failed inside `rollout()` ({self._batch.error(ids[0])});"
                 " the others ran to completion: reset the failed ones with `reset(options={'reset_mask': ...})`"
             ) from e
-        records = {f: out[f][:, fs - 1 :: fs] for f in fields}
+        records = {f: out[f][:, fs - 1 :: fs] for f in recorded}
+        state_records = out[mujoco.mjtState.mjSTATE_INTEGRATION][:, fs - 1 :: fs] if keep_states else None
+        if on_demand:
+            records.update(self._on_demand_at(state_records, on_demand, {f: records[f][:, -1] for f in self._derived}))
         # each env's own timestep (Task.step_dt), constant over the rollout
         first["timestep"] = np.array(self.data.timestep)
         records["timestep"] = np.repeat(first["timestep"][:, None], t, axis=1)
@@ -63,16 +68,31 @@ class RolloutRecording:
             for i in np.flatnonzero(faults.diverged):
                 bad = ~(np.abs(records["qpos"][i]) <= MAXVAL).all(axis=1) | ~(np.abs(records["qvel"][i]) <= MAXVAL).all(axis=1)
                 diverged_at[i] = int(bad.argmax()) if bad.any() else t - 1
-        state_records = out[mujoco.mjtState.mjSTATE_INTEGRATION][:, fs - 1 :: fs] if states else None
-        return first, records, diverged_at, state_records, faults
+        return first, records, diverged_at, state_records if states else None, faults
+
+    def _on_demand_at(self, state_records: np.ndarray, fields: list[str], last_derived: dict) -> dict:
+        """``cfrc_ext`` and the other on-demand fields after each step, as ``step`` computes them.
+
+        ``step`` runs a forward pass at each step's final state; here the recorded states are
+        loaded one step at a time (T native calls of ``forward``, warmstart included) and the
+        fields read. Afterwards the simulations are at the last step's state, the task's copies
+        of the derived fields as ``step`` leaves them (``last_derived``, one substep behind).
+        """
+        t = state_records.shape[1]
+        out = {f: np.empty((self.num_envs, t, *self._on_demand[f].shape[1:])) for f in fields}
+        for k in range(t):
+            self._state[...] = state_records[:, k]
+            self._batch.forward()
+            for f in fields:
+                out[f][:, k] = self._bound[f]
+        for f, value in last_derived.items():
+            self._derived[f][...] = value
+        for f in fields:
+            self._on_demand[f][...] = out[f][:, -1]
+        return out
 
     def check_rollout(self) -> None:
-        """Refuse a rollout whose numbers would not be ``step``'s."""
-        if self._on_demand:
-            raise NotImplementedError(
-                f"`rollout()` cannot compute {sorted(self._on_demand)} as `step()` does (a forward pass at each"
-                " step's final state): for this task, step in a loop"
-            )
+        """Refuse a rollout whose numbers would not be ``step``'s (none, today)."""
 
     def _controls(self, actions: np.ndarray) -> dict[str, np.ndarray]:
         """The inputs each step's action writes, ``{field: (N, T, ...)}`` (``ActionSpec.write``)."""

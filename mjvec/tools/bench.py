@@ -16,8 +16,7 @@ Contenders, each stepping ``N`` environments of one task with the same actions:
   cores. With ``T = 1`` it is the bare loop again, measured apart.
 - ``rollout``: mjvec's ``env.rollout`` of an env in DISABLED mode, T steps (at most
   100, dividing a round) per native call, ended envs reset between rollouts
-  (``mjvec.tools.bench_rollout``); a row for planners and data collection, on the
-  tasks ``rollout`` runs (not those that read ``cfrc_ext``: skipped, saying why).
+  (``mjvec.tools.bench_rollout``); a row for planners and data collection.
 - ``envpool``: ``envpool.make_gymnasium(task, num_envs=N, num_threads=T, seed=...)``.
 - ``gym-sync``: ``gymnasium.make_vec(task, N, vectorization_mode="sync")``, one
   thread by nature.
