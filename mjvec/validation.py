@@ -212,7 +212,9 @@ def check_states(state: Any, count: int, size: int, name: str = "state") -> np.n
         raise TypeError(f"`{name}` must have a float dtype, got {state.dtype}")
     if state.shape != (count, size):
         raise ValueError(
-            f"`{name}` must have shape ({count}, {size}): one row of env.state_size = {size} per env, got {state.shape}"
+            f"`{name}` must have shape ({count}, {size}): one row per env of env.state_size = {size} entries,"
+            " MuJoCo's mjSTATE_INTEGRATION (time, qpos, qvel, act, warmstart, ctrl, applied forces, mocap poses,"
+            f" eq_active, userdata: what env.get_state() returns), got {state.shape}"
         )
     if not np.isfinite(state).all():
         rows = np.flatnonzero(~np.isfinite(state).all(axis=1))
