@@ -78,6 +78,7 @@ def make(
     randomize: Any = None,
     variants: Any = None,
     obs_dtype: Any = None,
+    observations: Any = None,
     array_type: str = "numpy",
     devices: Any = None,
     **task_kwargs: Any,
@@ -93,7 +94,8 @@ def make(
     with ``backend="mjx"``: JAX arrays in and out, docs/mjx.md; ``"torch"``: torch
     tensors in and out, docs/integrations.md), and so is
     ``devices`` (the JAX devices ``backend="mjx"`` splits the envs over), and so is
-    ``obs_dtype`` (``np.float32``: float32 observations and space; rewards stay float64).
+    ``obs_dtype`` (``np.float32``: float32 observations and space; rewards stay float64), and so is
+    ``observations`` (a ``spaces.Dict`` of the task's named terms, docs/observations.md).
     """
     if isinstance(env_id, Task):
         if task_kwargs:
@@ -117,6 +119,7 @@ def make(
         randomize=randomize,
         variants=variants,
         obs_dtype=obs_dtype,
+        observations=observations,
         array_type=array_type,
         devices=devices,
     )

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Mapping, NamedTuple, Sequence
 
 import mujoco
 import numpy as np
@@ -36,7 +36,9 @@ from mjvec.core.random import NumpyRandom
 from mjvec.task_checks import probe
 from mjvec.validation import check_positive_int
 
-__all__ = ["Task", "CustomTask", "NumpyRandom", "gymnasium_asset", "norm", "load_model_source"]
+__all__ = [
+    "Task", "CustomTask", "ObservationTerm", "NumpyRandom", "gymnasium_asset", "norm", "load_model_source",
+]
 
 
 def gymnasium_asset(xml_file: str) -> str:
@@ -68,6 +70,14 @@ def norm(xp, v):
     ``vecdot`` takes the same dot per row.
     """
     return xp.sqrt(xp.vecdot(v, v))
+
+
+class ObservationTerm(NamedTuple):
+    """A named observation of a task (``Task.observation_terms``), for ``observations=``."""
+
+    observe: Callable[[Any, Any], Any]  # f(xp, data) -> (n, ...) batched values
+    space: spaces.Space  # one env's
+    fields: tuple[str, ...] = ()  # the MjData fields it reads besides qpos and qvel
 
 
 class Task:
@@ -198,6 +208,26 @@ class Task:
     def reset_info(self, xp, data) -> dict[str, Any]:
         """``info`` after a reset, as the Gymnasium env's ``_get_reset_info``."""
         return {}
+
+    def observation_terms(self) -> dict[str, ObservationTerm]:
+        """The named observations ``observations=`` can pick: ``"state"`` (``observe``, the task's
+        own) and ``"privileged"`` (``privileged``); a subclass may add its own."""
+        model = self.model
+        contacts = "cfrc_ext" in self.fields
+        size = model.nq + model.nv + contacts * 6 * (model.nbody - 1)
+        return {
+            "state": ObservationTerm(self.observe, self.single_observation_space, tuple(self.fields)),
+            "privileged": ObservationTerm(self.privileged, self.observation_box(size), ("cfrc_ext",) * contacts),
+        }
+
+    def privileged(self, xp, data):
+        """The whole physics state, ``qpos`` then ``qvel`` (the positions ``observe`` may leave out
+        included), then for a task that reads contact forces every body's ``cfrc_ext`` but the
+        world's, unclipped: a critic's input in asymmetric actor-critic."""
+        parts = [data.qpos, data.qvel]
+        if "cfrc_ext" in self.fields:
+            parts.append(xp.reshape(data.cfrc_ext[:, 1:], (data.cfrc_ext.shape[0], -1)))
+        return xp.concatenate(parts, axis=-1)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(frame_skip={self.frame_skip})"

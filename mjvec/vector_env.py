@@ -28,6 +28,7 @@ from mjvec.core import outputs
 from mjvec.backends.memory import check_memory
 from mjvec.core.episode import Rules
 from mjvec.env_attributes import EnvAttributes, check_settable, one_value, task_values
+from mjvec.observations import ObservedTask, check_observations
 from mjvec.randomize import Randomization
 from mjvec.render import DEFAULT_SIZE, RENDER_MODES, BatchRenderer, check_render_call
 from mjvec.task import Task
@@ -64,6 +65,9 @@ class MjVecEnv(EnvAttributes, CheckedCalls, VectorEnv):
       obs_dtype: ``np.float32`` (or ``np.float64``): the observation space's float
         Boxes and every observation (reset, step, ``final_obs``) in that dtype; None
         (default) keeps the task's, bit for bit. Rewards stay float64.
+      observations: ``{key: term}``: a ``spaces.Dict`` observation of the task's named
+        terms (``"state"``, ``"privileged"``, ... ``Task.observation_terms``); None
+        (default) keeps the task's Box, bit for bit (docs/observations.md).
       array_type: ``"numpy"`` (default) or, with ``backend="mjx"``, ``"jax"``: JAX
         arrays out (and in) with no host copy; ``info`` then has every key the step
         can write, each with its ``_key`` mask, and SAME_STEP's ``final_obs`` is one
@@ -105,6 +109,7 @@ class MjVecEnv(EnvAttributes, CheckedCalls, VectorEnv):
         randomize: Randomization | Mapping[str, Any] | None = None,
         variants: Callable[[Any, int], Any] | None = None,
         obs_dtype: Any = None,
+        observations: Mapping[str, str] | None = None,
         array_type: str = "numpy",
         devices: Any = None,
     ):
@@ -142,15 +147,17 @@ class MjVecEnv(EnvAttributes, CheckedCalls, VectorEnv):
             raise TypeError(f"`variants` must be a function (spec, env index) -> None, got {type(variants).__name__}")
 
         obs_dtype = validation.check_obs_dtype(obs_dtype)
-        self.single_observation_space = outputs.as_obs_dtype(task.single_observation_space, obs_dtype)
+        # the task the episode rules run: the user's, or it observing a dict of its terms
+        observed = task if observations is None else ObservedTask(task, check_observations(task, observations))
+        self.single_observation_space = outputs.as_obs_dtype(observed.single_observation_space, obs_dtype)
         self.single_action_space = self.action_spec.space
         check_memory(task, self.num_envs, backend, self.single_observation_space, self.single_action_space)
-        self.observation_space = batch_space(self.single_observation_space, self.num_envs)
+        self.observation_space = outputs.batched_space(self.single_observation_space, self.num_envs)
         self.action_space = batch_space(self.single_action_space, self.num_envs)
 
-        rules = Rules(task, self.autoreset_mode, max_episode_steps, self._randomization)
+        rules = Rules(observed, self.autoreset_mode, max_episode_steps, self._randomization)
         self._backend = make_backend(
-            backend, rules, self.num_envs, batch_space(task.single_observation_space, self.num_envs),
+            backend, rules, self.num_envs, outputs.batched_space(observed.single_observation_space, self.num_envs),
             array_type=array_type, nthread=nthread, variants=variants, devices=devices, actions=self.action_spec,
             obs_dtypes=None if obs_dtype is None else outputs.obs_dtypes(self.observation_space),
         )

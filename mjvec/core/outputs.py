@@ -10,17 +10,19 @@ backend whose arrays live elsewhere copies them here first.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import Any, Callable
 
 import numpy as np
 from gymnasium import spaces
+from gymnasium.vector.utils import batch_space
 
 from mjvec.core.random import MAX_TRIES
 from mjvec.core.tree import tree_map
 
 __all__ = [
     "gym_info", "step_result", "reset_result", "check_exhausted", "check_reset_observations", "zeros_of", "as_obs_dtype",
-    "obs_dtypes",
+    "obs_dtypes", "batched_space",
 ]
 
 
@@ -111,6 +113,13 @@ def as_obs_dtype(space: spaces.Space, dtype: np.dtype | None) -> spaces.Space:
     if isinstance(space, spaces.Box) and space.dtype.kind == "f" and space.dtype != dtype:
         return spaces.Box(space.low.astype(dtype), space.high.astype(dtype), space.shape, dtype)
     return space
+
+
+def batched_space(space: spaces.Space, num_envs: int) -> spaces.Space:
+    """Gymnasium's ``batch_space``, a Dict's keys kept in their order (``batch_space`` sorts them)."""
+    if isinstance(space, spaces.Dict):
+        return spaces.Dict(OrderedDict((key, batched_space(sub, num_envs)) for key, sub in space.spaces.items()))
+    return batch_space(space, num_envs)
 
 
 def obs_dtypes(space: spaces.Space) -> Any:

@@ -36,6 +36,8 @@ except ModuleNotFoundError as e:  # pragma: no cover - exercised only without th
     raise ImportError('mjvec.distributed needs Ray (ray is not installed): pip install "mjvec[ray]"') from e
 
 from mjvec import validation
+from mjvec.core.outputs import batched_space, zeros_of
+from mjvec.core.tree import tree_map
 from mjvec.render import BatchRenderer, check_render_call, tile
 from mjvec.integrations.ray_actors import (
     _CLOSE_TIMEOUT_S,
@@ -125,13 +127,13 @@ class RayVecEnv(EnvAttributes, CheckedCalls, VectorEnv):
         self.num_envs = offsets[-1]
         self.single_observation_space = first["single_observation_space"]
         self.single_action_space = first["single_action_space"]
-        self.observation_space = batch_space(self.single_observation_space, self.num_envs)
+        self.observation_space = batched_space(self.single_observation_space, self.num_envs)
         self.action_space = batch_space(self.single_action_space, self.num_envs)
         self.metadata = dict(first["metadata"])
         self.autoreset_mode: AutoresetMode = self.metadata["autoreset_mode"]
         self.render_mode = first["render_mode"]
         self._action_shape = self.action_space.shape
-        self._last_obs = np.zeros(self.observation_space.shape, dtype=self.observation_space.dtype)
+        self._last_obs = zeros_of(self.observation_space)  # an array, or a dict of them
         self._init_calls()
         self._failure: EnvActorDiedError | None = None
         self._renderer: BatchRenderer | None = None  # draws "overlay" frames, made on the first
@@ -179,12 +181,12 @@ class RayVecEnv(EnvAttributes, CheckedCalls, VectorEnv):
                 actor_seed = None if all(s is None for s in actor_seeds) else actor_seeds
                 calls.append((k, self._actors[k].reset.remote(actor_seed, actor_options or None)))
             results = self._gather(calls)
-            obs = self._last_obs.copy()  # the envs of actors not called keep their observation
+            obs = tree_map(np.array, self._last_obs)  # the envs of actors not called keep their observation
             for k, (actor_obs, _) in results.items():
-                obs[self._slices[k]] = actor_obs
+                tree_map(lambda whole, part, sl=self._slices[k]: whole.__setitem__(sl, part), obs, actor_obs)
             info = merge_infos([(self._slices[k], info) for k, (_, info) in results.items()], self.num_envs)
             self._reset_done(mask)
-            np.copyto(self._last_obs, obs)
+            self._last_obs = tree_map(np.array, obs)
             return obs, info
 
     def step(self, actions):
@@ -196,11 +198,11 @@ class RayVecEnv(EnvAttributes, CheckedCalls, VectorEnv):
             calls = [(k, self._actors[k].step.remote(actions[sl])) for k, sl in enumerate(self._slices)]
             results = self._gather(calls)
             parts = [results[k] for k in range(len(self._actors))]
-            obs = np.concatenate([p[0] for p in parts])
+            obs = tree_map(lambda *xs: np.concatenate(xs), *[p[0] for p in parts])
             reward, terminated, truncated = (np.concatenate([p[i] for p in parts]) for i in (1, 2, 3))
             info = merge_infos([(sl, p[4]) for sl, p in zip(self._slices, parts)], self.num_envs)
             self._step_done(terminated, truncated)
-            np.copyto(self._last_obs, obs)
+            self._last_obs = tree_map(np.array, obs)
             return obs, reward, terminated, truncated, info
 
     def diagnostics(self) -> dict[str, dict[str, Any]]:

@@ -54,6 +54,7 @@ except ModuleNotFoundError as e:  # pragma: no cover - exercised only without th
         f"mjvec.sb3 needs Stable-Baselines3 ({e.name} is not installed): pip install \"mjvec[sb3]\""
     ) from e
 
+from mjvec.core.tree import tree_map
 from mjvec.vector_env import MjVecEnv
 
 __all__ = ["SB3VecEnv"]
@@ -123,7 +124,7 @@ class SB3VecEnv(VecEnv):
             if done.any():
                 # NEXT_STEP or DISABLED: reset the ended envs now, as SB3 expects
                 for i in np.flatnonzero(done):
-                    infos[i]["terminal_observation"] = obs[i].copy()
+                    infos[i]["terminal_observation"] = tree_map(lambda x, i=i: x[i].copy(), obs)
                 obs, info = self.env.reset(options={"reset_mask": done})
                 reset_infos = _unbatch_info(info, self.num_envs, done)
                 for i in np.flatnonzero(done):

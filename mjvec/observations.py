@@ -1,0 +1,77 @@
+"""``observations=``: a ``spaces.Dict`` observation made of a task's named vector terms.
+
+    env = mjvec.make("Ant-v5", 64, observations={"policy": "state", "critic": "privileged"})
+    obs, info = env.reset(seed=0)      # {"policy": (64, 105), "critic": (64, 119)}
+
+Every task has the terms ``"state"`` (its own observation, the Box of ``observations=None``)
+and ``"privileged"`` (the whole physics state, ``qpos`` then ``qvel``, the x position
+included, plus what the task adds: contact forces for Ant and the humanoids), and may
+define more (``Task.observation_terms``). A term is a function over batched fields, as
+``observe`` is, so the terms run on both backends, and the episode rules treat the dict
+as one observation (autoreset, ``final_obs``, divergence per key).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any, Mapping
+
+from gymnasium import spaces
+
+from mjvec.validation import did_you_mean
+
+__all__ = ["ObservedTask", "check_observations"]
+
+
+def check_observations(task, observations: Any) -> dict[str, str]:
+    """``observations`` checked against the task's terms: ``{key: term name}``."""
+    if not isinstance(observations, Mapping) or not observations:
+        raise TypeError(
+            "`observations` must be a non-empty dict of {key: source}, e.g. {'policy': 'state', 'critic':"
+            f" 'privileged'}}, got {type(observations).__name__}"
+        )
+    terms = task.observation_terms()
+    out = {}
+    for key, source in observations.items():
+        if not isinstance(key, str) or not key:
+            raise TypeError(f"`observations` keys must be non-empty str, got {key!r}")
+        if not isinstance(source, str):
+            raise TypeError(
+                f"`observations[{key!r}]` must name one of {type(task).__name__}'s observation terms"
+                f" {sorted(terms)}, got {type(source).__name__}"
+            )
+        if source not in terms:
+            raise ValueError(
+                f"`observations[{key!r}]` = {source!r} is not an observation term of {type(task).__name__}"
+                f"{did_you_mean(source, terms)}; its terms: {sorted(terms)}"
+            )
+        out[key] = source
+    return out
+
+
+class ObservedTask:
+    """``task`` whose ``observe`` returns ``{key: term}``: what the episode rules run with ``observations=``.
+
+    Everything else is the task's own (attribute access falls through to it).
+    """
+
+    def __init__(self, task, observations: Mapping[str, str]):
+        self.task = task
+        terms = task.observation_terms()
+        self.sources = dict(observations)
+        self._terms = {key: terms[source] for key, source in self.sources.items()}
+        # in the order given (a plain dict would be sorted by Gymnasium), as the observations are
+        self.single_observation_space = spaces.Dict(OrderedDict((key, term.space) for key, term in self._terms.items()))
+        fields = list(task.fields)
+        for term in self._terms.values():
+            fields += [f for f in term.fields if f not in fields and f not in ("qpos", "qvel")]
+        self.fields = tuple(fields)
+
+    def __getattr__(self, name: str):
+        return getattr(self.__dict__["task"], name)
+
+    def observe(self, xp, data) -> dict[str, Any]:
+        return {key: term.observe(xp, data) for key, term in self._terms.items()}
+
+    def __repr__(self) -> str:
+        return f"{self.task!r} observing {self.sources}"

@@ -1,0 +1,128 @@
+"""observations=: a Dict of a task's named terms, through every rule of the episode core."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+import mjvec
+
+N = 4
+TERMS = {"policy": "state", "critic": "privileged"}
+
+
+def _run(env, steps, seed=0):
+    out = [env.reset(seed=seed)]
+    rng = np.random.default_rng(seed)
+    for _ in range(steps):
+        a = rng.uniform(-1, 1, env.action_space.shape).astype(np.float32)
+        step = env.step(a)
+        out.append(step)
+        if env.autoreset_mode.name == "DISABLED" and (step[2] | step[3]).any():
+            out.append(env.reset(options={"reset_mask": step[2] | step[3]}))
+    return out
+
+
+def test_the_dict_holds_the_task_observation_and_the_privileged_state():
+    env = mjvec.make("Ant-v5", N, observations=TERMS)
+    ref = mjvec.make("Ant-v5", N)
+    space = env.single_observation_space
+    assert isinstance(space, gym.spaces.Dict) and list(space.spaces) == ["policy", "critic"]
+    assert list(env.observation_space.spaces) == ["policy", "critic"]
+    model = env.task.model
+    assert space["policy"] == ref.single_observation_space
+    assert space["critic"].shape == (model.nq + model.nv + 6 * (model.nbody - 1),)
+    obs, _ = env.reset(seed=0)
+    ref_obs, _ = ref.reset(seed=0)
+    assert list(obs) == ["policy", "critic"] and env.observation_space.contains(obs)
+    np.testing.assert_array_equal(obs["policy"], ref_obs)  # the task's own Box, bit for bit
+    state = env.get_state()
+    np.testing.assert_array_equal(obs["critic"][:, : model.nq], state[:, 1 : 1 + model.nq])  # x, y included
+
+
+@pytest.mark.parametrize("mode", ["next_step", "same_step", "disabled"])
+def test_every_autoreset_rule_holds_for_dict_observations(mode):
+    kwargs = {"autoreset_mode": mode, "max_episode_steps": 7}
+    env = mjvec.make("Hopper-v5", N, observations=TERMS, **kwargs)
+    ref = mjvec.make("Hopper-v5", N, **kwargs)
+    ends = 0
+    for got, want in zip(_run(env, 20), _run(ref, 20)):
+        np.testing.assert_array_equal(got[0]["policy"], want[0])
+        for x, y in zip(got[1:-1], want[1:-1]):
+            np.testing.assert_array_equal(x, y)
+        info, ref_info = got[-1], want[-1]
+        assert set(info) == set(ref_info)
+        if "final_obs" in info:
+            ends += int(info["_final_obs"].sum())
+            for i in np.flatnonzero(info["_final_obs"]):
+                assert set(info["final_obs"][i]) == {"policy", "critic"}
+                np.testing.assert_array_equal(info["final_obs"][i]["policy"], ref_info["final_obs"][i])
+    assert mode != "same_step" or ends
+
+
+def test_a_diverged_env_shows_the_last_finite_value_of_every_key():
+    env = mjvec.make("HalfCheetah-v5", N, observations=TERMS)
+    obs, _ = env.reset(seed=0)
+    obs, *_ = env.step(np.zeros((N, 6), np.float32))
+    env._backend.sim._qvel[1, 0] = np.nan  # test-only fault injection
+    nxt, reward, terminated, truncated, info = env.step(np.zeros((N, 6), np.float32))
+    assert info["diverged"][1] and truncated[1] and reward[1] == 0
+    for key in TERMS:
+        np.testing.assert_array_equal(nxt[key][1], obs[key][1])
+        assert np.isfinite(nxt[key]).all()
+
+
+def test_dict_observations_on_mjx_agree_with_the_cpu():
+    pytest.importorskip("jax")
+    kwargs = {"observations": {"a": "state", "b": "privileged"}, "autoreset_mode": "same_step",
+              "max_episode_steps": 3, "reset_noise_scale": 0.0}
+    cpu = mjvec.make("InvertedPendulum-v5", 2, **kwargs)
+    mjx = mjvec.make("InvertedPendulum-v5", 2, backend="mjx", **kwargs)
+    for got, want in zip(_run(mjx, 4), _run(cpu, 4)):
+        for key in ("a", "b"):
+            np.testing.assert_allclose(got[0][key], want[0][key], rtol=0, atol=1e-5)
+    cpu.close(), mjx.close()
+
+
+def test_bad_observations_are_refused_naming_the_terms():
+    with pytest.raises(ValueError, match=r"'privilegd' is not an observation term.*did you mean 'privileged'"):
+        mjvec.make("Hopper-v5", 2, observations={"critic": "privilegd"})
+    with pytest.raises(TypeError, match=r"must name one of Hopper's observation terms"):
+        mjvec.make("Hopper-v5", 2, observations={"pixels": 3})
+    with pytest.raises(TypeError, match=r"non-empty dict"):
+        mjvec.make("Hopper-v5", 2, observations={})
+
+
+def test_sb3_and_gymnasium_wrappers_take_the_dict():
+    pytest.importorskip("stable_baselines3")
+    from stable_baselines3 import PPO
+
+    from mjvec.sb3 import SB3VecEnv
+
+    venv = SB3VecEnv(mjvec.make("InvertedPendulum-v5", N, observations=TERMS))
+    obs = venv.reset()
+    assert set(obs) == {"policy", "critic"}
+    PPO("MultiInputPolicy", venv, n_steps=16, batch_size=32, n_epochs=1, device="cpu").learn(64)
+    env = mjvec.make("InvertedPendulum-v5", N, observations=TERMS)
+    wrapped = gym.wrappers.vector.RecordEpisodeStatistics(gym.wrappers.vector.FlattenObservation(env))
+    obs, _ = wrapped.reset(seed=0)
+    assert obs.shape == (N, 4 + 4)  # the Dict flattened, key by key
+    obs, *_ = wrapped.step(np.zeros((N, 1), np.float32))
+    assert obs.shape == (N, 8)
+
+
+def test_ray_vec_env_joins_dict_observations():
+    ray = pytest.importorskip("ray")
+    import mjvec.distributed
+
+    if not ray.is_initialized():
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    env = mjvec.distributed.make("Hopper-v5", 5, num_actors=2, observations=TERMS, max_episode_steps=6)
+    ref = mjvec.make("Hopper-v5", 5, observations=TERMS, max_episode_steps=6)
+    try:
+        for got, want in zip(_run(env, 10), _run(ref, 10)):
+            for key in TERMS:
+                np.testing.assert_array_equal(got[0][key], want[0][key])
+    finally:
+        env.close()
