@@ -1,6 +1,6 @@
 """Adapters to other libraries' interfaces, each behind its own extra.
 
-``sb3`` (Stable-Baselines3's ``VecEnv``) and ``ray`` (``RayVecEnv`` over Ray actors, RLlib).
-The public names are ``mjvec.sb3`` and ``mjvec.distributed``; nothing in the core
-imports this package.
+``sb3`` (Stable-Baselines3's ``VecEnv``), ``tianshou`` (Tianshou's vector env) and ``ray``
+(``RayVecEnv`` over Ray actors, RLlib). The public names are ``mjvec.sb3``, ``mjvec.tianshou``
+and ``mjvec.distributed``; nothing in the core imports this package.
 """
