@@ -27,13 +27,13 @@ import numpy as np
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
+from mjvec.integrations.extras import require_extra
+
 try:
     import ray
     from ray.exceptions import RayActorError
 except ModuleNotFoundError as e:  # pragma: no cover - exercised only without the extra
-    if (e.name or "").split(".")[0] != "ray":
-        raise
-    raise ImportError('mjvec.distributed needs Ray (ray is not installed): pip install "mjvec[ray]"') from e
+    require_extra(e, ("ray",), "mjvec.distributed", "Ray", "ray")
 
 from mjvec import validation
 from mjvec.core.outputs import batched_space, zeros_of

@@ -44,15 +44,13 @@ from typing import Any
 import numpy as np
 from gymnasium.vector import AutoresetMode
 
+from mjvec.integrations.extras import require_extra
+
 try:
     from stable_baselines3.common.vec_env import VecEnv
     from stable_baselines3.common.vec_env.base_vec_env import VecEnvIndices, VecEnvObs, VecEnvStepReturn
 except ModuleNotFoundError as e:  # pragma: no cover - exercised only without the extra
-    if (e.name or "").split(".")[0] not in ("stable_baselines3", "torch"):
-        raise
-    raise ImportError(
-        f"mjvec.sb3 needs Stable-Baselines3 ({e.name} is not installed): pip install \"mjvec[sb3]\""
-    ) from e
+    require_extra(e, ("stable_baselines3", "torch"), "mjvec.sb3", "Stable-Baselines3", "sb3")
 
 from mjvec.core.tree import tree_map
 from mjvec.vector_env import MjVecEnv

@@ -27,14 +27,12 @@ from typing import Any
 import numpy as np
 from gymnasium.vector import AutoresetMode
 
+from mjvec.integrations.extras import require_extra
+
 try:
     from tianshou.env import BaseVectorEnv
 except ModuleNotFoundError as e:  # pragma: no cover - exercised only without the extra
-    if (e.name or "").split(".")[0] not in ("tianshou", "torch"):
-        raise
-    raise ImportError(
-        f"mjvec.tianshou needs Tianshou ({e.name} is not installed): pip install \"mjvec[tianshou]\""
-    ) from e
+    require_extra(e, ("tianshou", "torch"), "mjvec.tianshou", "Tianshou", "tianshou")
 
 from mjvec import validation
 
