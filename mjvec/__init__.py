@@ -8,6 +8,7 @@
 """
 
 from mjvec.actions import ActionSpec
+from mjvec.cameras import Camera
 from mjvec.mujoco_log import route_mujoco_warnings
 from mjvec.randomize import LogUniform, Normal, Randomization, Uniform
 from mjvec.registration import TASKS, make, make_env, make_task, register_all
@@ -17,6 +18,7 @@ from mjvec.vector_env import MjVecEnv
 
 __all__ = [
     "ActionSpec",
+    "Camera",
     "LogUniform",
     "MjEnv",
     "MjVecEnv",

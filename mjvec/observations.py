@@ -3,7 +3,8 @@
     env = mjvec.make("Ant-v5", 64, observations={"policy": "state", "critic": "privileged"})
     obs, info = env.reset(seed=0)      # {"policy": (64, 105), "critic": (64, 119)}
 
-Every task has the terms ``"state"`` (its own observation, the Box of ``observations=None``)
+Sources are a task's terms (by name) or an ``mjvec.Camera`` (``mjvec.cameras``). Every task has
+the terms ``"state"`` (its own observation, the Box of ``observations=None``)
 and ``"privileged"`` (the whole physics state, ``qpos`` then ``qvel``, the x position
 included, plus what the task adds: contact forces for Ant and the humanoids), and may
 define more (``Task.observation_terms``). A term is a function over batched fields, as
@@ -16,14 +17,17 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import Any, Mapping
 
+import numpy as np
 from gymnasium import spaces
 
+from mjvec.cameras import Camera
+from mjvec.task import ObservationTerm
 from mjvec.validation import did_you_mean
 
 __all__ = ["ObservedTask", "check_observations"]
 
 
-def check_observations(task, observations: Any) -> dict[str, str]:
+def check_observations(task, observations: Any) -> dict[str, Any]:
     """``observations`` checked against the task's terms: ``{key: term name}``."""
     if not isinstance(observations, Mapping) or not observations:
         raise TypeError(
@@ -35,10 +39,13 @@ def check_observations(task, observations: Any) -> dict[str, str]:
     for key, source in observations.items():
         if not isinstance(key, str) or not key:
             raise TypeError(f"`observations` keys must be non-empty str, got {key!r}")
+        if isinstance(source, Camera):
+            out[key] = source
+            continue
         if not isinstance(source, str):
             raise TypeError(
                 f"`observations[{key!r}]` must name one of {type(task).__name__}'s observation terms"
-                f" {sorted(terms)}, got {type(source).__name__}"
+                f" {sorted(terms)} or be an mjvec.Camera, got {type(source).__name__}"
             )
         if source not in terms:
             raise ValueError(
@@ -55,17 +62,43 @@ class ObservedTask:
     Everything else is the task's own (attribute access falls through to it).
     """
 
-    def __init__(self, task, observations: Mapping[str, str]):
+    def __init__(self, task, observations: Mapping[str, Any]):
         self.task = task
         terms = task.observation_terms()
         self.sources = dict(observations)
-        self._terms = {key: terms[source] for key, source in self.sources.items()}
+        self._renderers = {key: s.renderer(task) for key, s in self.sources.items() if isinstance(s, Camera)}
+        self._render_state = None  # the backend's render_state, from attach()
+        self._terms = {
+            key: ObservationTerm(self._camera(key), source.space(task)) if isinstance(source, Camera)
+            else terms[source] for key, source in self.sources.items()
+        }
         # in the order given (a plain dict would be sorted by Gymnasium), as the observations are
         self.single_observation_space = spaces.Dict(OrderedDict((key, term.space) for key, term in self._terms.items()))
         fields = list(task.fields)
         for term in self._terms.values():
             fields += [f for f in term.fields if f not in fields and f not in ("qpos", "qvel")]
         self.fields = tuple(fields)
+
+    @property
+    def cameras(self) -> bool:
+        return bool(self._renderers)
+
+    def attach(self, backend) -> None:
+        """Draw the cameras from ``backend``'s simulations."""
+        self._render_state = backend.render_state
+
+    def _camera(self, key: str):
+        renderer = self._renderers[key]
+
+        def observe(xp, data):
+            n = data.qpos.shape[0]
+            return renderer.render(self._render_state(np.arange(n)), "batch")
+
+        return observe
+
+    def close(self) -> None:
+        for renderer in self._renderers.values():
+            renderer.close()
 
     def __getattr__(self, name: str):
         return getattr(self.__dict__["task"], name)

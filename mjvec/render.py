@@ -29,6 +29,7 @@ from mjvec.video import write_video
 __all__ = [
     "DEFAULT_SIZE",
     "LAYOUTS",
+    "KINDS",
     "RENDER_MODES",
     "BatchRenderer",
     "GLUnavailableError",
@@ -46,6 +47,10 @@ __all__ = [
 LAYOUTS = ("frames", "batch", "tiled", "overlay")
 RENDER_MODES = ("rgb_array",)
 DEFAULT_SIZE = 480  # Gymnasium's MuJoCo envs: 480 x 480 frames
+#: what a frame is: rgb uint8 (H, W, 3); depth float32 (H, W), metres along the camera's axis
+#: (mujoco.Renderer's depth rendering); segmentation int32 (H, W) geom ids, -1 where no geom is hit
+KINDS = ("rgb", "depth", "segmentation")
+_FRAME = {"rgb": (np.uint8, (3,)), "depth": (np.float32, ()), "segmentation": (np.int32, ())}
 
 class RenderState(NamedTuple):
     """The state of ``k`` environments, for drawing them; what a backend's ``render_state`` returns.
@@ -187,7 +192,13 @@ class BatchRenderer:
         camera_id: int | None = None,
         camera_name: str | None = None,
         default_camera_config: dict[str, Any] | None = None,
+        kind: str = "rgb",
+        shadows: bool = True,
     ):
+        if kind not in KINDS:
+            raise ValueError(f"`kind` must be one of {KINDS}, got {kind!r}{validation.did_you_mean(str(kind), KINDS)}")
+        self.kind = kind
+        self.shadows = bool(shadows)  # and reflections: False draws ~8x faster in software OpenGL
         self.width = validation.check_positive_int(width, "width", unit="pixels")
         self.height = validation.check_positive_int(height, "height", unit="pixels")
         self.camera_id = resolve_camera(model, camera_id, camera_name)
@@ -225,13 +236,19 @@ class BatchRenderer:
                         model, self._data, self._option, self._perturb, mujoco.mjtCatBit.mjCAT_DYNAMIC, scene
                     )
             return self._renderer.render()
-        frames = np.empty((k, self.height, self.width, 3), dtype=np.uint8)
+        if self.kind != "rgb" and layout != "batch":
+            raise ValueError(f"{self.kind} frames come as layout='batch' only, got layout={layout!r}")
+        frames = np.empty((k, self.height, self.width, *_FRAME[self.kind][1]), dtype=_FRAME[self.kind][0])
         for j in range(k):
             model = self._load(state, j)
             mujoco.mjv_updateScene(
                 model, self._data, self._option, None, self._camera, mujoco.mjtCatBit.mjCAT_ALL, scene
             )
-            renderer.render(out=frames[j])
+            if self.kind == "segmentation":  # (object id, object type) per pixel: geom ids, -1 for the rest
+                ids = renderer.render()
+                frames[j] = np.where(ids[..., 1] == mujoco.mjtObj.mjOBJ_GEOM, ids[..., 0], -1)
+            else:
+                renderer.render(out=frames[j])
         if layout == "batch":
             return frames
         if layout == "tiled":
@@ -264,6 +281,13 @@ class BatchRenderer:
                 f" It needs {GL_INSTALL.get(name, 'a working OpenGL')}; MUJOCO_GL=osmesa needs"
                 f" {GL_INSTALL['osmesa']}"
             ) from e
+        if not self.shadows:
+            for flag in (mujoco.mjtRndFlag.mjRND_SHADOW, mujoco.mjtRndFlag.mjRND_REFLECTION):
+                renderer.scene.flags[flag] = False
+        if self.kind == "depth":
+            renderer.enable_depth_rendering()
+        elif self.kind == "segmentation":
+            renderer.enable_segmentation_rendering()
         # closed before interpreter teardown, where the context's own __del__ fails noisily
         self._finalizer = weakref.finalize(self, renderer.close)
         self._renderer, self._model = renderer, model

@@ -160,7 +160,11 @@ class MjVecEnv(EnvAttributes, CheckedCalls, VectorEnv):
             backend, rules, self.num_envs, outputs.batched_space(observed.single_observation_space, self.num_envs),
             array_type=array_type, nthread=nthread, variants=variants, devices=devices, actions=self.action_spec,
             obs_dtypes=None if obs_dtype is None else outputs.obs_dtypes(self.observation_space),
+            cameras=getattr(observed, "cameras", False) or None,
         )
+        if observed is not task:
+            observed.attach(self._backend)
+        self._observed = observed
         self.backend_name = backend
         self._init_calls()
         self.closed = False
@@ -343,6 +347,8 @@ class MjVecEnv(EnvAttributes, CheckedCalls, VectorEnv):
     def close_extras(self, **kwargs: Any) -> None:
         if self._renderer is not None:
             self._renderer.close()
+        if self._observed is not self.task:
+            self._observed.close()
         self._backend.close()
 
     def __getstate__(self):

@@ -126,3 +126,37 @@ def test_ray_vec_env_joins_dict_observations():
                 np.testing.assert_array_equal(got[0][key], want[0][key])
     finally:
         env.close()
+
+
+def test_cameras_draw_rgb_depth_and_segmentation_of_every_env(gl):
+    size = {"width": 32, "height": 24}
+    env = mjvec.make("Hopper-v5", 3, render_mode="rgb_array", **size, observations={
+        "state": "state", "pixels": mjvec.Camera(**size), "depth": mjvec.Camera(kind="depth", **size),
+        "ids": mjvec.Camera(kind="segmentation", **size),
+    })
+    space = env.single_observation_space
+    assert space["pixels"].shape == (24, 32, 3) and space["pixels"].dtype == np.uint8
+    assert space["depth"].dtype == np.float32 and space["ids"].dtype == np.int32
+    obs, _ = env.reset(seed=0)
+    assert env.observation_space.contains(obs)
+    for _ in range(3):
+        np.testing.assert_array_equal(obs["pixels"], env.render(layout="batch"))  # env.render's frames exactly
+        assert np.isfinite(obs["depth"]).all() and (obs["depth"] > 0).all()
+        ids = np.unique(obs["ids"])
+        assert ids[0] == -1 and set(ids[1:]) <= set(range(env.task.model.ngeom))  # geoms, and nothing hit
+        obs, *_ = env.step(np.random.default_rng(0).uniform(-1, 1, (3, 3)).astype(np.float32))
+    assert not np.array_equal(obs["pixels"][0], obs["pixels"][1])  # each env drawn in its own state
+    env.close()
+    fast = mjvec.make("Hopper-v5", 3, observations={"pixels": mjvec.Camera(shadows=False, **size)})
+    plain, _ = fast.reset(seed=0)
+    assert plain["pixels"].shape == (3, 24, 32, 3) and plain["pixels"].any()
+    fast.close()
+
+
+def test_cameras_are_refused_where_they_cannot_be_drawn():
+    with pytest.raises(ValueError, match=r"`kind` must be one of \('rgb', 'depth', 'segmentation'\).*did you mean 'depth'"):
+        mjvec.Camera(kind="dpeth")
+    with pytest.raises(ValueError, match=r"camera observations .* backend='mjx'"):
+        mjvec.make("Hopper-v5", 2, backend="mjx", observations={"pixels": mjvec.Camera()})
+    with pytest.raises(ValueError, match=r"camera"):
+        mjvec.make("Hopper-v5", 2, observations={"pixels": mjvec.Camera(camera="nope")})
