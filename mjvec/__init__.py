@@ -11,6 +11,7 @@ from mjvec.actions import ActionSpec
 from mjvec.cameras import Camera
 from mjvec.mujoco_log import route_mujoco_warnings
 from mjvec.randomize import LogUniform, Normal, Randomization, Uniform
+from mjvec.rays import Rays
 from mjvec.registration import TASKS, make, make_env, make_task, register_all
 from mjvec.single_env import MjEnv
 from mjvec.task import Task
@@ -24,6 +25,7 @@ __all__ = [
     "MjVecEnv",
     "Normal",
     "Randomization",
+    "Rays",
     "TASKS",
     "Task",
     "Uniform",

@@ -21,6 +21,7 @@ import numpy as np
 from gymnasium import spaces
 
 from mjvec.cameras import Camera
+from mjvec.rays import Rays
 from mjvec.task import ObservationTerm
 from mjvec.validation import did_you_mean
 
@@ -39,13 +40,13 @@ def check_observations(task, observations: Any) -> dict[str, Any]:
     for key, source in observations.items():
         if not isinstance(key, str) or not key:
             raise TypeError(f"`observations` keys must be non-empty str, got {key!r}")
-        if isinstance(source, Camera):
+        if isinstance(source, (Camera, Rays)):
             out[key] = source
             continue
         if not isinstance(source, str):
             raise TypeError(
                 f"`observations[{key!r}]` must name one of {type(task).__name__}'s observation terms"
-                f" {sorted(terms)} or be an mjvec.Camera, got {type(source).__name__}"
+                f" {sorted(terms)} or be an mjvec.Camera or mjvec.Rays, got {type(source).__name__}"
             )
         if source not in terms:
             raise ValueError(
@@ -67,11 +68,15 @@ class ObservedTask:
         terms = task.observation_terms()
         self.sources = dict(observations)
         self._renderers = {key: s.renderer(task) for key, s in self.sources.items() if isinstance(s, Camera)}
-        self._render_state = None  # the backend's render_state, from attach()
-        self._terms = {
-            key: ObservationTerm(self._camera(key), source.space(task)) if isinstance(source, Camera)
-            else terms[source] for key, source in self.sources.items()
-        }
+        self._backend = None  # what draws the cameras and casts the rays, from attach()
+        self._terms = {}
+        for key, source in self.sources.items():
+            if isinstance(source, Camera):
+                self._terms[key] = ObservationTerm(self._camera(key), source.space(task))
+            elif isinstance(source, Rays):
+                self._terms[key] = ObservationTerm(self._rays(source), source.space(task), ("site_xpos", "site_xmat"))
+            else:
+                self._terms[key] = terms[source]
         # in the order given (a plain dict would be sorted by Gymnasium), as the observations are
         self.single_observation_space = spaces.Dict(OrderedDict((key, term.space) for key, term in self._terms.items()))
         fields = list(task.fields)
@@ -83,16 +88,30 @@ class ObservedTask:
     def cameras(self) -> bool:
         return bool(self._renderers)
 
+    @property
+    def rays(self) -> bool:
+        return any(isinstance(s, Rays) for s in self.sources.values())
+
     def attach(self, backend) -> None:
-        """Draw the cameras from ``backend``'s simulations."""
-        self._render_state = backend.render_state
+        """Draw the cameras and cast the rays in ``backend``'s simulations."""
+        self._backend = backend
 
     def _camera(self, key: str):
         renderer = self._renderers[key]
 
         def observe(xp, data):
             n = data.qpos.shape[0]
-            return renderer.render(self._render_state(np.arange(n)), "batch")
+            return renderer.render(self._backend.render_state(np.arange(n)), "batch")
+
+        return observe
+
+    def _rays(self, rays: Rays):
+        site = rays.site_id(self.task)
+        body = int(self.task.model.site_bodyid[site])
+
+        def observe(xp, data):
+            origins, directions = rays.rays(data, site)
+            return rays.read(*self._backend.ray(origins, directions, body))
 
         return observe
 

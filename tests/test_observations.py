@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gymnasium as gym
+import mujoco
 import numpy as np
 import pytest
 
@@ -160,3 +161,49 @@ def test_cameras_are_refused_where_they_cannot_be_drawn():
         mjvec.make("Hopper-v5", 2, backend="mjx", observations={"pixels": mjvec.Camera()})
     with pytest.raises(ValueError, match=r"camera"):
         mjvec.make("Hopper-v5", 2, observations={"pixels": mjvec.Camera(camera="nope")})
+
+
+_ROOM = """
+<mujoco>
+  <worldbody>
+    <geom name="floor" type="plane" size="5 5 0.1"/>
+    <geom name="east" type="box" pos="2.1 0 1" size="0.1 5 1"/>
+    <geom name="west" type="box" pos="-2.1 0 1" size="0.1 5 1"/>
+    <geom name="north" type="box" pos="0 3.1 1" size="5 0.1 1"/>
+    <body name="probe" pos="0 0 0.5">
+      <joint name="x" type="slide" axis="1 0 0"/>
+      <geom type="sphere" size="0.1" mass="1" contype="0" conaffinity="0"/>
+      <site name="eye"/>
+    </body>
+  </worldbody>
+  <actuator><motor joint="x" gear="1"/></actuator>
+</mujoco>
+"""
+
+
+def test_ray_sensors_measure_distances_and_hit_geoms():
+    task = mjvec.Task.from_xml(_ROOM, frame_skip=1)
+    env = mjvec.make(task, 2, observations={
+        "lidar": mjvec.Rays.ring("eye", n=4, max_distance=2.5),
+        "scan": mjvec.Rays.height_scan("eye", shape=(1, 1), max_distance=4.0),
+    })
+    space = env.single_observation_space
+    assert space["lidar"]["distance"].shape == (4,) and space["lidar"]["geom"].dtype == np.int32
+    obs, _ = env.reset(seed=0)
+    x = env.get_state()[:, 1]  # each probe's x (qpos after time)
+    ids = {name: mujoco.mj_name2id(task.model, mujoco.mjtObj.mjOBJ_GEOM, name) for name in ("floor", "east", "west", "north")}
+    lidar = obs["lidar"]
+    np.testing.assert_allclose(lidar["distance"][:, 0], 2.0 - x, atol=1e-6)  # +x: the east wall
+    np.testing.assert_allclose(lidar["distance"][:, 2], 2.0 + x, atol=1e-6)  # -x: the west wall
+    assert (lidar["geom"][:, 0] == ids["east"]).all() and (lidar["geom"][:, 2] == ids["west"]).all()
+    # +y: the north wall is 3 m away, beyond max_distance: reported as no hit
+    np.testing.assert_array_equal(lidar["distance"][:, 1], 2.5)
+    assert (lidar["geom"][:, 1] == -1).all()
+    np.testing.assert_allclose(obs["scan"]["distance"][:, 0], 0.5, atol=1e-6)  # straight down to the floor
+    assert (obs["scan"]["geom"][:, 0] == ids["floor"]).all()
+    with pytest.raises(ValueError, match=r"`site` 'eey' is not a site.*did you mean 'eye'"):
+        mjvec.make(task, 2, observations={"lidar": mjvec.Rays.ring("eey")})
+    with pytest.raises(ValueError, match=r"ray sensors .* CPU backend"):
+        mjvec.make(task, 2, backend="mjx", observations={"lidar": mjvec.Rays.ring("eye")})
+    with pytest.raises(ValueError, match=r"`fov` must be at most 360"):
+        mjvec.Rays.ring("eye", fov=400)

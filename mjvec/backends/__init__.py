@@ -25,6 +25,7 @@ _ONLY = {
         " with `randomize=`, or use backend='cpu'",
     ),
     "devices": ("mjx", "`devices` picks the JAX devices of backend='mjx'; the CPU backend's threads are set by `nthread`"),
+    "rays": ("cpu", "ray sensors (`mjvec.Rays` in `observations=`) are cast with mujoco.batch on the CPU backend"),
     "cameras": (
         "cpu",
         "camera observations (`mjvec.Camera` in `observations=`) are drawn with mujoco.Renderer on the CPU"
@@ -62,13 +63,13 @@ def check_backend_options(name: Any, array_type: Any, **options: Any) -> str:
 
 def make_backend(name: str, rules, num_envs: int, observation_space, *, array_type: str = "numpy",
                  nthread: int | None = None, variants=None, devices=None, actions=None,
-                 obs_dtypes=None, cameras=None) -> Backend:
+                 obs_dtypes=None, cameras=None, rays=None) -> Backend:
     """The backend called ``name`` for ``num_envs`` envs under the episode ``rules``.
 
     ``observation_space`` is the task's (batched); ``obs_dtypes``, the dtypes the caller
     gets (a tree shaped as the observation, ``outputs.obs_dtypes``), or None for the task's.
     """
-    check_backend_options(name, array_type, nthread=nthread, variants=variants, devices=devices, cameras=cameras)
+    check_backend_options(name, array_type, nthread=nthread, variants=variants, devices=devices, cameras=cameras, rays=rays)
     if name == "cpu":
         from mjvec.backends.cpu import CpuBackend
 

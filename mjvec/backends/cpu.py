@@ -150,6 +150,10 @@ class CpuBackend:
             obs = tree_map(lambda x, dtype: x.astype(dtype, copy=False), obs, self._obs_dtypes)
         return rollout.RolloutResult(obs, reward, terminated, truncated, valid, info, state_records)
 
+    def ray(self, origins: np.ndarray, directions: np.ndarray, exclude_body: int) -> tuple[np.ndarray, np.ndarray]:
+        """``(dist, geomid)``, ``(num_envs, nray)``: ``mj_ray`` in every simulation (``Batch.ray``)."""
+        return self.sim._batch.ray(origins, directions, bodyexclude=exclude_body)
+
     def functional(self):
         raise NotImplementedError(
             "`functional()` gives the MJX backend's jitted step as pure JAX functions: make the env with"
