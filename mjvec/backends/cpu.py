@@ -127,7 +127,6 @@ class CpuBackend:
 
     def rollout(self, actions: np.ndarray, start: np.ndarray | None, states: bool) -> rollout.RolloutResult:
         """T steps of every env in one native call, evaluated at once (``mjvec.core.rollout``)."""
-        self.sim.check_rollout()
         if start is not None:  # new episodes from the given states, as reset(options={"state": ...})
             self.reset(np.ones(self.num_envs, dtype=np.bool_), [None] * self.num_envs, start)
         task, ep = self.rules.task, self._episodes
@@ -137,13 +136,12 @@ class CpuBackend:
             task, actions, first, records, ep.elapsed, self.rules.max_episode_steps, diverged_at, ep.last_obs
         )
         t = actions.shape[1]
-        last = np.minimum(valid.sum(axis=1), t) - 1
         counts = {"diverged": diverged_at < t}
         if faults is not None:
             counts.update(faults.counts)
         self._episodes = ep._replace(
             elapsed=ep.elapsed + t, ended=ended,
-            last_obs=tree_map(lambda x: x[np.arange(self.num_envs), last], obs),
+            last_obs=rollout.last_observation(obs, valid),
             faults=self._ops.add_counts(ep.faults, counts),
         )
         if self._obs_dtypes is not None:

@@ -26,7 +26,7 @@ MAXVAL = float(getattr(mujoco, "mjMAXVAL", 1e10))
 
 
 class RolloutRecording:
-    """``rollout``, ``check_rollout``: what ``CpuSimulation`` adds for ``env.rollout``."""
+    """``rollout``: what ``CpuSimulation`` adds for ``env.rollout``."""
 
     def rollout(self, actions: np.ndarray, fields: tuple[str, ...], states: bool) -> tuple:
         """``T = actions.shape[1]`` steps of every simulation in one ``Batch.rollout`` call.
@@ -90,9 +90,6 @@ class RolloutRecording:
         for f in fields:
             self._on_demand[f][...] = out[f][:, -1]
         return out
-
-    def check_rollout(self) -> None:
-        """Refuse a rollout whose numbers would not be ``step``'s (none, today)."""
 
     def _controls(self, actions: np.ndarray) -> dict[str, np.ndarray]:
         """The inputs each step's action writes, ``{field: (N, T, ...)}`` (``ActionSpec.write``)."""

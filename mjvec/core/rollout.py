@@ -22,7 +22,7 @@ import numpy as np
 
 from mjvec.core.tree import tree_map
 
-__all__ = ["RolloutResult", "evaluate", "episode_view"]
+__all__ = ["RolloutResult", "evaluate", "episode_view", "last_observation"]
 
 
 class RolloutResult(NamedTuple):
@@ -101,3 +101,9 @@ def episode_view(obs: Any, reward: np.ndarray, terminated: np.ndarray, truncated
         return x
 
     return tree_map(hold, obs), np.where(valid, reward, 0.0), terminated & valid, truncated & valid, valid, ended
+
+
+def last_observation(obs: Any, valid: np.ndarray) -> Any:
+    """Each env's observation at the last step of its episode in the rollout: the env's ``last_obs`` after it."""
+    last = valid.sum(axis=1) - 1  # step 0 is always the running episode's
+    return tree_map(lambda x: x[np.arange(len(last)), last], obs)

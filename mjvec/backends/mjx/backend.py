@@ -284,11 +284,10 @@ class MjxBackend:
         obs, reward, terminated, truncated, info = record[:5]
         obs, reward, terminated, truncated, valid, ended = rollout.episode_view(obs, reward, terminated, truncated)
         info["diverged"] = info["diverged"] & valid
-        last = valid.sum(axis=1) - 1
         episodes = self._state.episodes
         self._state = self._state._replace(episodes=episodes._replace(
             ended=self._put(ended)[0],
-            last_obs=self._put(tree_map(lambda x: x[np.arange(self.num_envs), last], obs))[0],
+            last_obs=self._put(rollout.last_observation(obs, valid))[0],
         ))
         obs = tree_map(lambda x, dtype: x.astype(dtype), obs, self._obs_dtypes)
         info = {k: _host(v) for k, v in info.items()}
