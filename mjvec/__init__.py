@@ -10,7 +10,7 @@
 from mjvec.actions import ActionSpec
 from mjvec.cameras import Camera
 from mjvec.mujoco_log import route_mujoco_warnings
-from mjvec.randomize import LogUniform, Normal, Randomization, Uniform
+from mjvec.randomize import Choice, LogUniform, Normal, Randomization, Uniform
 from mjvec.rays import Rays
 from mjvec.registration import TASKS, make, make_env, make_task, register_all
 from mjvec.single_env import MjEnv
@@ -20,6 +20,7 @@ from mjvec.vector_env import MjVecEnv
 __all__ = [
     "ActionSpec",
     "Camera",
+    "Choice",
     "LogUniform",
     "MjEnv",
     "MjVecEnv",

@@ -26,116 +26,10 @@ from typing import Any, Mapping, Sequence
 import mujoco
 import numpy as np
 
+from mjvec.distributions import Choice, Distribution, LogUniform, Normal, Uniform
 from mjvec.validation import did_you_mean
 
-__all__ = ["Uniform", "Normal", "LogUniform", "Randomization", "BoundRandomization"]
-
-MODES = ("scale", "add", "set")
-
-
-class Distribution:
-    """A distribution of one model field's elements, and how a draw changes the nominal value.
-
-    ``mode``: ``"scale"`` multiplies the nominal value by the draw, ``"add"`` adds the
-    draw, ``"set"`` replaces the value. ``names``: only these rows of the field (bodies
-    for ``body_*``, geoms for ``geom_*``, ...), by name; all rows by default.
-    Parameters broadcast against one row of the field (e.g. ``(3,)`` for
-    ``geom_friction``).
-    """
-
-    def __init__(self, mode: str = "scale", names: Sequence[str] | None = None):
-        if mode not in MODES:
-            raise ValueError(f"`mode` must be one of {MODES}, got {mode!r}{did_you_mean(str(mode), MODES)}")
-        if names is not None and (isinstance(names, str) or not all(isinstance(n, str) for n in names)):
-            raise TypeError(f"`names` must be a list of names (str), got {names!r}")
-        self.mode = mode
-        self.names = None if names is None else list(names)
-
-    def draw(self, xp, u, z):
-        """Values from ``u`` (uniform on [0, 1)) and ``z`` (standard normal), same shape."""
-        raise NotImplementedError
-
-    #: which base draws ``draw`` needs: "uniform" or "normal"
-    base = "uniform"
-
-    def _params(self) -> tuple[np.ndarray, ...]:
-        raise NotImplementedError
-
-    def support(self) -> tuple[np.ndarray, np.ndarray]:
-        """``(lowest, highest)`` value a draw can take, per parameter element (may be infinite)."""
-        return self._params()
-
-    def __repr__(self) -> str:
-        params = ", ".join(repr(np.asarray(p).tolist()) for p in self._params())
-        return f"{type(self).__name__}({params}, mode={self.mode!r})"
-
-
-def _param(name: str, value: Any) -> np.ndarray:
-    try:
-        arr = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise TypeError(f"`{name}` must be a number or an array of numbers, got {value!r}") from None
-    if not np.isfinite(arr).all():
-        raise ValueError(f"`{name}` must be finite, got {value!r}")
-    return arr
-
-
-class Uniform(Distribution):
-    """Uniform on ``[low, high)``."""
-
-    def __init__(self, low: Any, high: Any, *, mode: str = "scale", names: Sequence[str] | None = None):
-        super().__init__(mode, names)
-        self.low, self.high = _param("low", low), _param("high", high)
-        if not (np.broadcast_to(self.low, np.broadcast_shapes(self.low.shape, self.high.shape)) <= self.high).all():
-            raise ValueError(f"Uniform needs low <= high, got {low!r} and {high!r}")
-
-    def draw(self, xp, u, z):
-        return self.low + (self.high - self.low) * u
-
-    def _params(self):
-        return self.low, self.high
-
-
-class LogUniform(Distribution):
-    """``exp(Uniform(log low, log high))``: scales spread evenly over orders of magnitude."""
-
-    def __init__(self, low: Any, high: Any, *, mode: str = "scale", names: Sequence[str] | None = None):
-        super().__init__(mode, names)
-        self.low, self.high = _param("low", low), _param("high", high)
-        if not ((self.low > 0).all() and (self.high > 0).all()):
-            raise ValueError(f"LogUniform needs low > 0 and high > 0, got {low!r} and {high!r}")
-        if not (np.broadcast_to(self.low, np.broadcast_shapes(self.low.shape, self.high.shape)) <= self.high).all():
-            raise ValueError(f"LogUniform needs low <= high, got {low!r} and {high!r}")
-
-    def draw(self, xp, u, z):
-        log_low, log_high = np.log(self.low), np.log(self.high)
-        return xp.exp(log_low + (log_high - log_low) * u)
-
-    def _params(self):
-        return self.low, self.high
-
-
-class Normal(Distribution):
-    """Normal with mean ``mean`` and standard deviation ``std``."""
-
-    base = "normal"
-
-    def __init__(self, mean: Any, std: Any, *, mode: str = "scale", names: Sequence[str] | None = None):
-        super().__init__(mode, names)
-        self.mean, self.std = _param("mean", mean), _param("std", std)
-        if (self.std < 0).any():
-            raise ValueError(f"Normal needs std >= 0, got {std!r}")
-
-    def draw(self, xp, u, z):
-        return self.mean + self.std * z
-
-    def _params(self):
-        return self.mean, self.std
-
-    def support(self):
-        spread = np.where(self.std > 0, np.inf, 0.0)
-        return self.mean - spread, self.mean + spread
-
+__all__ = ["Uniform", "Normal", "LogUniform", "Choice", "Randomization", "BoundRandomization", "is_visual"]
 
 # the MjModel size that counts the rows of a field, by prefix, and the object type of its names
 _ROWS = {
@@ -150,8 +44,19 @@ _ROWS = {
     "pair_": mujoco.mjtObj.mjOBJ_PAIR,
     "cam_": mujoco.mjtObj.mjOBJ_CAMERA,
     "light_": mujoco.mjtObj.mjOBJ_LIGHT,
+    "mat_": mujoco.mjtObj.mjOBJ_MATERIAL,
 }
 RESAMPLE = ("reset", "once")
+# what only drawing reads (colours, materials, textures, lights, cameras): the MJX backend
+# carries their draws for env.render and get_model without giving them to the physics
+_VISUAL_PREFIXES = ("mat_", "light_", "cam_")
+_VISUAL = ("geom_rgba", "site_rgba", "tendon_rgba", "flex_rgba", "geom_matid", "site_matid", "tendon_matid",
+           "flex_matid")
+
+
+def is_visual(name: str) -> bool:
+    """Whether model field ``name`` changes how the scene is drawn and nothing that is simulated."""
+    return name in _VISUAL or name.startswith(_VISUAL_PREFIXES)
 # fields whose values MuJoCo cannot simulate outside a domain: > 0 where the model's value is
 # (a zero mass sends bodies flying, a negative one is no mass at all), >= 0 elsewhere
 POSITIVE = ("body_mass", "body_inertia", "opt.timestep")
@@ -206,11 +111,12 @@ def _model_value(model: mujoco.MjModel, name: str) -> np.ndarray:
     return np.asarray(getattr(model, name))
 
 
-def _check_domain(name: str, dist: Distribution, base: np.ndarray) -> None:
+def _check_domain(name: str, dist: Distribution, base: np.ndarray, table: np.ndarray | None = None) -> None:
     """Refuse, before anything is simulated, a distribution that can draw a physically invalid value."""
     if name not in POSITIVE and name not in NONNEGATIVE:
         return
-    lo, hi = (np.broadcast_to(x, base.shape) for x in dist.support())
+    support = dist.support() if table is None else (table.min(axis=1), table.max(axis=1))
+    lo, hi = (np.broadcast_to(x, base.shape) for x in support)
     if dist.mode == "scale":  # base * draw; a zero base stays zero
         with np.errstate(invalid="ignore"):  # 0 * inf, replaced
             ends = [np.where(base == 0, 0.0, base * x) for x in (lo, hi)]
@@ -258,13 +164,21 @@ class BoundRandomization:
                     f"{did_you_mean(name, known)}"
                 )
             nominal = _model_value(model, name)
-            if nominal.dtype.kind != "f":
-                raise ValueError(f"`randomize[{name!r}]`: {name} holds {nominal.dtype} values, not real numbers")
+            if nominal.dtype.kind != "f" and not isinstance(dist, Choice):
+                raise ValueError(
+                    f"`randomize[{name!r}]`: {name} holds {nominal.dtype} values (ids, flags), not real numbers:"
+                    " pick among given values with mjvec.Choice([...])"
+                )
             if nominal.size == 0:  # e.g. sensor_* of a model without sensors
                 raise ValueError(f"`randomize[{name!r}]`: the model has no elements of {name} to vary (shape"
                                  f" {nominal.shape})")
             rows = self._rows(model, name, dist, nominal)
             shape = nominal[rows].shape if rows is not None else nominal.shape
+            if isinstance(dist, Choice):  # (rows, options, *row shape), the options as row values
+                table = dist.table(model, name, nominal[rows] if rows is not None else nominal)
+                _check_domain(name, dist, nominal[rows] if rows is not None else nominal, table)
+                self._plans.append((name, dist, rows, shape, table))
+                continue
             for p in dist._params():
                 try:
                     np.broadcast_shapes(p.shape, shape)
@@ -274,7 +188,7 @@ class BoundRandomization:
                         f" the {'selected rows' if rows is not None else 'field'}"
                     ) from None
             _check_domain(name, dist, nominal[rows] if rows is not None else nominal)
-            self._plans.append((name, dist, rows, shape))
+            self._plans.append((name, dist, rows, shape, None))
         self.fields = tuple(name for name, *_ in self._plans)
         self._scale_inertia = "body_mass" in self.fields and "body_inertia" not in self.fields
         if self._scale_inertia:
@@ -298,8 +212,8 @@ class BoundRandomization:
                 count = nominal.shape[0]
                 known = [k for k in (mujoco.mj_id2name(model, obj, j) for j in range(count)) if k]
                 raise ValueError(
-                    f"`randomize[{name!r}]` names {n!r}, which the model has no {obj.name[6:].lower()} called"
-                    f"{did_you_mean(n, known)}"
+                    f"`randomize[{name!r}]` names {n!r}, which is not a {obj.name[6:].lower()} of the model"
+                    f"{did_you_mean(n, known)}; its {obj.name[6:].lower()}s: {known}"
                 )
             rows.append(i)
         return np.array(rows)
@@ -308,18 +222,26 @@ class BoundRandomization:
         """``{field: (n, *shape) values}`` for the ``n`` envs ``rng`` draws for.
 
         Draws, per env and in ``fields`` order, every element of a field from
-        ``rng.uniform(0, 1, size)`` or ``rng.standard_normal(size)``.
+        ``rng.uniform(0, 1, size)`` or ``rng.standard_normal(size)`` (a ``Choice``: one
+        uniform per row, the option it falls on). Quaternions (``*_quat``) and
+        ``light_dir`` are normalized after the draw: they stay rotations and directions.
         """
         out = {}
-        for name, dist, rows, shape in self._plans:
+        for name, dist, rows, shape, table in self._plans:
             size = int(np.prod(shape))
-            if dist.base == "normal":
+            if table is not None:
+                k = table.shape[1]
+                u = xp.reshape(rng.uniform(0.0, 1.0, shape[0]), (-1, shape[0]))
+                pick = xp.minimum(xp.floor(u * k), k - 1).astype(np.int32)
+                value = xp.asarray(table)[np.arange(shape[0]), pick]
+            elif dist.base == "normal":
                 z = xp.reshape(rng.standard_normal(size), (-1, *shape))
                 u = None
             else:
                 u = xp.reshape(rng.uniform(0.0, 1.0, size), (-1, *shape))
                 z = None
-            value = dist.draw(xp, u, z)
+            if table is None:
+                value = dist.draw(xp, u, z)
             nominal = self.nominal[name]
             base = nominal[rows] if rows is not None else nominal
             if dist.mode == "scale":
@@ -335,6 +257,9 @@ class BoundRandomization:
                 index[rows] = np.arange(len(rows))
                 mask = mask.reshape(-1, *([1] * (nominal.ndim - 1)))
                 value = xp.where(mask, value[:, index], full)
+            if name.endswith("_quat") or name == "light_dir":
+                norm = xp.sqrt(xp.sum(value * value, axis=-1, keepdims=True))
+                value = value / xp.maximum(norm, 1e-12)
             out[name] = value
         if self._scale_inertia:
             # the bodies keep their density: inertia scales with mass

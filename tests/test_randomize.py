@@ -157,7 +157,7 @@ def test_without_randomize_the_stream_is_untouched():
         ({"geom_type": Uniform(0, 1)}, ValueError, "holds int32 values"),
         ({"body_mass": (0.8, 1.2)}, TypeError, r"`randomize\['body_mass'\]` must be an mjvec.Uniform"),
         ({"geom_friction": Uniform([1, 2], [2, 3])}, ValueError, r"shape \(2,\) do not broadcast to \(\d+, 3\)"),
-        ({"geom_friction": Uniform(1, 2, names=["flor"])}, ValueError, "no geom called.*did you mean 'floor'"),
+        ({"geom_friction": Uniform(1, 2, names=["flor"])}, ValueError, "not a geom of the model.*did you mean 'floor'"),
         ({"opt.gravity": Uniform(1, 2, names=["floor"])}, ValueError, "selects rows of per-object fields"),
         ({}, ValueError, "at least one model field"),
         ([("body_mass", Uniform(1, 2))], TypeError, "`randomize` must be a dict"),

@@ -12,6 +12,10 @@ MJX reads are recomputed here: ``body_mass``, ``body_inertia`` and ``dof_armatur
 change ``body_subtreemass``, ``body_invweight0`` and ``dof_invweight0`` (MuJoCo's
 ``set0``, at ``qpos0``). Other fields that need ``mj_setConst`` (sizes, positions,
 gears...) are refused with an error.
+
+Fields only drawing reads (``mjvec.randomize.is_visual``: colours, materials, textures,
+lights, model cameras) are carried: drawn and kept per env like the others, never given
+to the physics, and written into ``get_model(i)`` (hence ``env.render``).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import mujoco
 import numpy as np
 
 from mjvec.backends.mjx.engine import mjx
+from mjvec.randomize import is_visual
 
 __all__ = ["check_randomization", "with_params", "derived_constants", "RECOMPUTED"]
 
@@ -48,6 +53,8 @@ def check_randomization(randomization, model, mj_model: mujoco.MjModel) -> tuple
     setconst = set(mujoco.MjModel._setconst_inputs)
     refused = []
     for name in randomization.fields:
+        if is_visual(name):
+            continue  # carried, not simulated
         value = _get(model, name)
         if not isinstance(value, jax.Array):
             refused.append(f"{name} (MJX holds it as a compile-time constant)")
@@ -73,7 +80,7 @@ def check_randomization(randomization, model, mj_model: mujoco.MjModel) -> tuple
 def with_params(model, params: dict[str, Any]):
     """``model`` with one env's ``params`` (``{field: value}``, options as ``"opt.<name>"``)."""
     opt = {k[4:]: v for k, v in params.items() if k.startswith("opt.")}
-    fields = {k: v for k, v in params.items() if not k.startswith("opt.")}
+    fields = {k: v for k, v in params.items() if not k.startswith("opt.") and not is_visual(k)}
     if opt:
         fields["opt"] = model.opt.replace(**opt)
     return model.replace(**fields)
@@ -132,4 +139,8 @@ def derived_constants(model, mj_model: mujoco.MjModel, params: dict[str, Any]) -
 def nominal_params(model, randomization, derived: tuple[str, ...], num_envs: int) -> dict[str, Any]:
     """The model's own values of the drawn fields and derived constants, per env: before any draw."""
     names = tuple(randomization.fields) + derived
-    return {f: jnp.array(jnp.broadcast_to(_get(model, f), (num_envs, *np.shape(_get(model, f))))) for f in names}
+
+    def value(f):  # a carried field as the MjModel holds it (MJX may not hold it as an array)
+        return randomization.nominal[f] if is_visual(f) else _get(model, f)
+
+    return {f: jnp.array(jnp.broadcast_to(value(f), (num_envs, *np.shape(value(f))))) for f in names}

@@ -19,6 +19,7 @@ from mjvec.backends.mjx.engine import MAXVAL, ON_DEMAND_FIELDS, DataView, mjx, u
 from mjvec.backends.mjx.ops import where
 from mjvec.backends.mjx.randomize import derived_constants, with_params
 from mjvec.core.episode import Faults
+from mjvec.randomize import is_visual
 
 __all__ = ["MjxSimulation", "BAD_KINDS"]
 
@@ -36,7 +37,11 @@ def _with_on_demand(data, fields: dict):
 
 
 def _batched(fn, model, params: dict):
-    """``fn(model, d)`` vmapped over data, with each env's ``params`` swapped into ``model``."""
+    """``fn(model, d)`` vmapped over data, with each env's ``params`` swapped into ``model``.
+
+    The carried fields that only drawing reads are left out: the physics never sees them.
+    """
+    params = {k: v for k, v in params.items() if not is_visual(k)}
     if not params:
         return jax.vmap(fn, in_axes=(None, 0))
     return lambda m, data: jax.vmap(lambda p, d: fn(with_params(m, p), d))(params, data)
