@@ -69,12 +69,13 @@ class ObservedTask:
         self.sources = dict(observations)
         self._renderers = {key: s.renderer(task) for key, s in self.sources.items() if isinstance(s, Camera)}
         self._backend = None  # what draws the cameras and casts the rays, from attach()
+        self._casters = {}  # {key: cast(origins, directions, data)} of each ray sensor, from attach()
         self._terms = {}
         for key, source in self.sources.items():
             if isinstance(source, Camera):
                 self._terms[key] = ObservationTerm(self._camera(key), source.space(task))
             elif isinstance(source, Rays):
-                self._terms[key] = ObservationTerm(self._rays(source), source.space(task), ("site_xpos", "site_xmat"))
+                self._terms[key] = ObservationTerm(self._rays(key, source), source.space(task), ("site_xpos", "site_xmat"))
             else:
                 self._terms[key] = terms[source]
         # in the order given (a plain dict would be sorted by Gymnasium), as the observations are
@@ -93,8 +94,11 @@ class ObservedTask:
         return any(isinstance(s, Rays) for s in self.sources.values())
 
     def attach(self, backend) -> None:
-        """Draw the cameras and cast the rays in ``backend``'s simulations."""
+        """Draw the cameras and cast the rays in ``backend``'s simulations (what it cannot cast raises here)."""
         self._backend = backend
+        for key, source in self.sources.items():
+            if isinstance(source, Rays):
+                self._casters[key] = backend.ray_caster(int(self.task.model.site_bodyid[source.site_id(self.task)]))
 
     def _camera(self, key: str):
         renderer = self._renderers[key]
@@ -105,13 +109,12 @@ class ObservedTask:
 
         return observe
 
-    def _rays(self, rays: Rays):
+    def _rays(self, key: str, rays: Rays):
         site = rays.site_id(self.task)
-        body = int(self.task.model.site_bodyid[site])
 
-        def observe(xp, data):
-            origins, directions = rays.rays(data, site)
-            return rays.read(*self._backend.ray(origins, directions, body))
+        def observe(xp, data):  # over NumPy on the CPU, traced over jax.numpy on MJX
+            origins, directions = rays.rays(xp, data, site)
+            return rays.read(xp, *self._casters[key](origins, directions, data))
 
         return observe
 

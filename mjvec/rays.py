@@ -1,4 +1,4 @@
-"""``mjvec.Rays``: ray sensors as an observation source of ``observations=`` (CPU backend).
+"""``mjvec.Rays``: ray sensors as an observation source of ``observations=`` (both backends).
 
     env = mjvec.make(task, 64, observations={
         "state": "state",
@@ -8,8 +8,9 @@
 
 Each is ``{"distance": float32 (nray,), "geom": int32 (nray,)}`` per env: the distance along
 each ray to the first geom it hits (``max_distance`` where it hits none within it) and that
-geom's id (-1 for none), from ``mujoco.batch.Batch.ray`` (``mj_ray`` per simulation, the
-geometry at the env's current state). A ring's rays leave the site in its own xy plane,
+geom's id (-1 for none), from ``mujoco.batch.Batch.ray`` on the CPU (``mj_ray`` per
+simulation) or ``mjx.ray`` on MJX (vmapped over envs and rays, in the jitted step; for
+the geom types it meets), the geometry at the env's current state. A ring's rays leave the site in its own xy plane,
 evenly over ``fov`` degrees from its x axis; a height scan's rays point straight down from a
 world-aligned grid of points centred on the site. The site's pose is the one ``data.site_xpos``
 and ``site_xmat`` give (after a step, one substep behind the state, as every derived field);
@@ -95,21 +96,23 @@ class Rays:
             )
         return i
 
-    def rays(self, data, site: int) -> tuple[np.ndarray, np.ndarray]:
-        """``(origins, directions)``, each ``(n, nray, 3)``, from the batched site poses."""
-        pos = np.asarray(data.site_xpos)[:, site]  # (n, 3)
+    def rays(self, xp, data, site: int):
+        """``(origins, directions)``, each ``(n, nray, 3)``, from the batched site poses (over ``xp``)."""
+        pos = data.site_xpos[:, site]  # (n, 3)
+        n = pos.shape[0]
+        local = xp.asarray(self._local, dtype=pos.dtype)
         if self.pattern == "ring":
-            mat = np.asarray(data.site_xmat)[:, site].reshape(-1, 3, 3)
-            return np.broadcast_to(pos[:, None], (pos.shape[0], self.num_rays, 3)), np.einsum("nij,rj->nri", mat, self._local)
-        down = np.broadcast_to(np.array([0.0, 0.0, -1.0]), (pos.shape[0], self.num_rays, 3))
-        return pos[:, None] + self._local[None], down
+            mat = xp.reshape(data.site_xmat[:, site], (n, 3, 3))
+            return xp.broadcast_to(pos[:, None], (n, self.num_rays, 3)), xp.einsum("nij,rj->nri", mat, local)
+        down = xp.broadcast_to(xp.asarray([0.0, 0.0, -1.0], dtype=pos.dtype), (n, self.num_rays, 3))
+        return pos[:, None] + local[None], down
 
-    def read(self, dist: np.ndarray, geom: np.ndarray) -> dict[str, np.ndarray]:
-        """``Batch.ray``'s answers as the observation: misses and hits beyond ``max_distance`` alike."""
+    def read(self, xp, dist, geom) -> dict:
+        """The rays' answers as the observation: misses and hits beyond ``max_distance`` alike."""
         miss = (geom < 0) | (dist > self.max_distance)
         return {
-            "distance": np.where(miss, self.max_distance, dist).astype(np.float32),
-            "geom": np.where(miss, -1, geom).astype(np.int32),
+            "distance": xp.where(miss, self.max_distance, dist).astype(np.float32),
+            "geom": xp.where(miss, -1, geom).astype(np.int32),
         }
 
     def __repr__(self) -> str:

@@ -160,7 +160,7 @@ class MjVecEnv(EnvAttributes, CheckedCalls, VectorEnv):
             backend, rules, self.num_envs, outputs.batched_space(observed.single_observation_space, self.num_envs),
             array_type=array_type, nthread=nthread, variants=variants, devices=devices, actions=self.action_spec,
             obs_dtypes=None if obs_dtype is None else outputs.obs_dtypes(self.observation_space),
-            cameras=getattr(observed, "cameras", False) or None, rays=getattr(observed, "rays", False) or None,
+            cameras=getattr(observed, "cameras", False),
         )
         if observed is not task:
             observed.attach(self._backend)

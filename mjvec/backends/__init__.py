@@ -25,12 +25,6 @@ _ONLY = {
         " with `randomize=`, or use backend='cpu'",
     ),
     "devices": ("mjx", "`devices` picks the JAX devices of backend='mjx'; the CPU backend's threads are set by `nthread`"),
-    "rays": ("cpu", "ray sensors (`mjvec.Rays` in `observations=`) are cast with mujoco.batch on the CPU backend"),
-    "cameras": (
-        "cpu",
-        "camera observations (`mjvec.Camera` in `observations=`) are drawn with mujoco.Renderer on the CPU"
-        " backend; backend='mjx' has no batch renderer here yet",
-    ),
 }
 
 
@@ -63,13 +57,14 @@ def check_backend_options(name: Any, array_type: Any, **options: Any) -> str:
 
 def make_backend(name: str, rules, num_envs: int, observation_space, *, array_type: str = "numpy",
                  nthread: int | None = None, variants=None, devices=None, actions=None,
-                 obs_dtypes=None, cameras=None, rays=None) -> Backend:
+                 obs_dtypes=None, cameras: bool = False) -> Backend:
     """The backend called ``name`` for ``num_envs`` envs under the episode ``rules``.
 
     ``observation_space`` is the task's (batched); ``obs_dtypes``, the dtypes the caller
-    gets (a tree shaped as the observation, ``outputs.obs_dtypes``), or None for the task's.
+    gets (a tree shaped as the observation, ``outputs.obs_dtypes``), or None for the task's;
+    ``cameras``: the observations draw cameras (MJX: ``UnsupportedFeatureError``, saying why).
     """
-    check_backend_options(name, array_type, nthread=nthread, variants=variants, devices=devices, cameras=cameras, rays=rays)
+    check_backend_options(name, array_type, nthread=nthread, variants=variants, devices=devices)
     if name == "cpu":
         from mjvec.backends.cpu import CpuBackend
 
@@ -82,5 +77,9 @@ def make_backend(name: str, rules, num_envs: int, observation_space, *, array_ty
             f"backend='mjx' needs JAX and MuJoCo MJX ({e}): pip install 'mjvec[mjx]'"
             " (or jax[cuda12] for NVIDIA GPUs, see docs/mjx.md)"
         ) from e
+    if cameras:
+        from mjvec.backends.mjx.cameras import unsupported_cameras
+
+        raise unsupported_cameras()
     return MjxBackend(rules, num_envs, observation_space, array_type=array_type, actions=actions, devices=devices,
                       obs_dtypes=obs_dtypes)

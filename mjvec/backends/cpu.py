@@ -152,6 +152,10 @@ class CpuBackend:
         """``(dist, geomid)``, ``(num_envs, nray)``: ``mj_ray`` in every simulation (``Batch.ray``)."""
         return self.sim._batch.ray(origins, directions, bodyexclude=exclude_body)
 
+    def ray_caster(self, exclude_body: int):
+        """``cast(origins, directions, data)``: ``Batch.ray`` in every simulation (``data`` is the batch's own)."""
+        return lambda origins, directions, data: self.ray(origins, directions, exclude_body)
+
     def functional(self):
         raise NotImplementedError(
             "`functional()` gives the MJX backend's jitted step as pure JAX functions: make the env with"

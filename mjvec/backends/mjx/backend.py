@@ -42,6 +42,7 @@ from mjvec.backends.mjx.program import (
 )
 from mjvec.backends.mjx.random import entropy_seeds, seed_keys
 from mjvec.backends.mjx.randomize import check_randomization, nominal_params
+from mjvec.backends.mjx.rays import ray_caster
 from mjvec.backends.mjx.simulation import BAD_KINDS
 from mjvec.core import outputs, rollout
 from mjvec.core.episode import Episodes, Rules, Seeding
@@ -342,6 +343,10 @@ class MjxBackend:
                 getattr(model, field)[...] = value
         mujoco.mj_setConst(model, mujoco.MjData(model))
         return model
+
+    def ray_caster(self, exclude_body: int):
+        """``cast(origins, directions, data)``: ``mjx.ray`` of every env's rays, traced (``mjvec.backends.mjx.rays``)."""
+        return ray_caster(self.task, self.model, exclude_body, UnsupportedFeatureError)
 
     def render_state(self, env_ids: np.ndarray):
         """The state of simulations ``env_ids`` for drawing them (``mjvec.render.RenderState``)."""
