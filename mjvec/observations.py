@@ -21,6 +21,7 @@ import numpy as np
 from gymnasium import spaces
 
 from mjvec.cameras import Camera
+from mjvec.opengl import check_context
 from mjvec.rays import Rays
 from mjvec.task import ObservationTerm
 from mjvec.validation import did_you_mean
@@ -75,7 +76,7 @@ class ObservedTask:
             if isinstance(source, Camera):
                 self._terms[key] = ObservationTerm(self._camera(key), source.space(task))
             elif isinstance(source, Rays):
-                self._terms[key] = ObservationTerm(self._rays(key, source), source.space(task), ("site_xpos", "site_xmat"))
+                self._terms[key] = ObservationTerm(self._rays(key, source), source.space(task), source.fields)
             else:
                 self._terms[key] = terms[source]
         # in the order given (a plain dict would be sorted by Gymnasium), as the observations are
@@ -94,11 +95,17 @@ class ObservedTask:
         return any(isinstance(s, Rays) for s in self.sources.values())
 
     def attach(self, backend) -> None:
-        """Draw the cameras and cast the rays in ``backend``'s simulations (what it cannot cast raises here)."""
+        """Draw the cameras and cast the rays in ``backend``'s simulations (what it cannot cast raises here).
+
+        Raises ``GLUnavailableError`` (saying what to install) where no OpenGL context can be made.
+        """
         self._backend = backend
+        if self._renderers:
+            cameras = [s for s in self.sources.values() if isinstance(s, Camera)]
+            check_context(max(c.width for c in cameras), max(c.height for c in cameras))
         for key, source in self.sources.items():
             if isinstance(source, Rays):
-                self._casters[key] = backend.ray_caster(int(self.task.model.site_bodyid[source.site_id(self.task)]))
+                self._casters[key] = backend.ray_caster(source.frame(self.task)[1])
 
     def _camera(self, key: str):
         renderer = self._renderers[key]
@@ -110,10 +117,10 @@ class ObservedTask:
         return observe
 
     def _rays(self, key: str, rays: Rays):
-        site = rays.site_id(self.task)
+        index = rays.frame(self.task)[0]
 
         def observe(xp, data):  # over NumPy on the CPU, traced over jax.numpy on MJX
-            origins, directions = rays.rays(xp, data, site)
+            origins, directions = rays.rays(xp, data, index)
             return rays.read(xp, *self._casters[key](origins, directions, data))
 
         return observe

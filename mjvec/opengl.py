@@ -15,7 +15,9 @@ import subprocess
 import sys
 import threading
 
-__all__ = ["GL_INSTALL", "GLUnavailableError", "gl_backend"]
+import mujoco
+
+__all__ = ["GL_INSTALL", "GLUnavailableError", "gl_backend", "check_context"]
 
 # what makes each OpenGL platform work, on Debian and Ubuntu
 GL_INSTALL = {
@@ -103,3 +105,43 @@ def _probe(name: str) -> str | None:
         return None
     lines = done.stderr.strip().splitlines()
     return lines[-1] if lines else f"exit status {done.returncode}"
+
+
+def check_context(width: int, height: int) -> None:
+    """Make and free one OpenGL context with a ``width`` x ``height`` offscreen buffer, as a camera needs.
+
+    Raises:
+      GLUnavailableError: MuJoCo cannot make one; the message says what to install or set.
+      ValueError: it makes small ones but not one this large.
+    """
+    name = gl_backend()
+    # a small context first: after a failed one, some platforms (GLFW) abort on the next attempt
+    error = _context_error(8, 8)
+    if error is not None:
+        raise GLUnavailableError(
+            f"camera observations need an OpenGL context, and MuJoCo could not make one with MUJOCO_GL={name!r}:"
+            f" {error}. It needs {GL_INSTALL.get(name, 'a working OpenGL')}; MUJOCO_GL=osmesa needs"
+            f" {GL_INSTALL['osmesa']}"
+        )
+    # every OpenGL 3 makes framebuffers of 1024 pixels a side (GL_MAX_RENDERBUFFER_SIZE >= 1024)
+    if max(width, height) > 1024:
+        error = _context_error(width, height)
+        if error is not None:
+            raise ValueError(
+                f"a {width}x{height} camera is larger than the offscreen framebuffer OpenGL makes here"
+                f" (MUJOCO_GL={name!r}: {error}): use smaller images"
+            )
+
+
+def _context_error(width: int, height: int) -> str | None:
+    """None if MuJoCo makes a context with a ``width`` x ``height`` offscreen buffer here, else why not."""
+    model = mujoco.MjModel.from_xml_string(
+        f"<mujoco><visual><global offwidth='{width}' offheight='{height}'/></visual>"
+        "<worldbody><geom size='1'/></worldbody></mujoco>"
+    )
+    try:
+        renderer = mujoco.Renderer(model, height, width)
+    except Exception as e:  # noqa: BLE001 - OpenGL failures arrive as ImportError, RuntimeError, OSError, GLError...
+        return f"{type(e).__name__}: {e}"
+    renderer.close()
+    return None

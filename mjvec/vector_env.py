@@ -25,7 +25,7 @@ from mjvec import validation
 from mjvec.actions import ActionSpec
 from mjvec.backends import make_backend
 from mjvec.core import outputs
-from mjvec.backends.memory import check_memory
+from mjvec.backends.memory import check_memory, check_observation_memory
 from mjvec.core.episode import Rules
 from mjvec.env_attributes import EnvAttributes, check_settable, one_value, task_values
 from mjvec.observations import ObservedTask, check_observations
@@ -148,7 +148,11 @@ class MjVecEnv(EnvAttributes, CheckedCalls, VectorEnv):
 
         obs_dtype = validation.check_obs_dtype(obs_dtype)
         # the task the episode rules run: the user's, or it observing a dict of its terms
-        observed = task if observations is None else ObservedTask(task, check_observations(task, observations))
+        observed = task
+        if observations is not None:
+            sources = check_observations(task, observations)
+            check_observation_memory(sources, self.num_envs)  # before a space allocates a frame's bounds
+            observed = ObservedTask(task, sources)
         self.single_observation_space = outputs.as_obs_dtype(observed.single_observation_space, obs_dtype)
         self.single_action_space = self.action_spec.space
         check_memory(task, self.num_envs, backend, self.single_observation_space, self.single_action_space)

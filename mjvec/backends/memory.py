@@ -16,7 +16,7 @@ import mujoco
 import numpy as np
 from gymnasium import spaces
 
-__all__ = ["available_memory", "check_memory", "MJDATA_STRUCT_BYTES"]
+__all__ = ["available_memory", "check_memory", "check_observation_memory", "MJDATA_STRUCT_BYTES"]
 
 #: the fixed part of each MjData: mostly its solver statistics (mjNISLAND x mjNSOLVER
 #: mjSolverStat of 40 bytes); 166 KiB in all, measured with MuJoCo 4.0
@@ -54,4 +54,34 @@ def check_memory(task: Any, num_envs: int, backend: Any, single_observation_spac
             f"`num_envs`={num_envs:,} needs at least {need / 2**30:.1f} GiB of memory ({per_env / 1024:.0f} KiB of"
             f" {what} per env), more than the {available / 2**30:.1f} GiB this machine has available: use at most"
             f" about {available // per_env:,} envs here, or several processes or machines"
+        )
+
+
+# bytes of one pixel of a camera image, by kind: rgb uint8 x 3, depth float32, segmentation int32
+_PIXEL_BYTES = {"rgb": 3, "depth": 4, "segmentation": 4}
+
+
+def check_observation_memory(sources: dict, num_envs: int) -> None:
+    """Refuse cameras (and rays) whose batched observations exceed the memory left, before any space is built.
+
+    A Gymnasium Box allocates its bounds at its full shape, so a huge image would be
+    allocated (twice per env) before ``check_memory`` could run. Counted as ``check_memory``
+    counts: the bounds, the last and the returned observation, per env.
+    """
+    parts, per_env = [], 0
+    for key, source in sources.items():
+        if hasattr(source, "kind") and hasattr(source, "width"):  # mjvec.Camera
+            nbytes = source.width * source.height * _PIXEL_BYTES[source.kind]
+            parts.append(f"{key!r} {source.width}x{source.height} {source.kind}: {nbytes / 2**20:,.1f} MiB")
+        elif hasattr(source, "num_rays"):  # mjvec.Rays: float32 distances, int32 geom ids
+            nbytes = source.num_rays * 8
+        else:
+            continue
+        per_env += 4 * nbytes
+    need, available = num_envs * per_env, available_memory()
+    if available is not None and need > available:
+        raise ValueError(
+            f"`observations` for `num_envs`={num_envs:,} need at least {need / 2**30:,.1f} GiB of memory"
+            f" ({per_env / 2**20:,.1f} MiB per env, 4 copies of each frame: {'; '.join(parts)}), more than the"
+            f" {available / 2**30:.1f} GiB this machine has available: use smaller images or fewer envs"
         )
