@@ -30,7 +30,7 @@ def unsupported_cameras() -> UnsupportedFeatureError:
             f"MuJoCo MJX {version} draws images only through MuJoCo Warp's batch renderer (mjx.render, for models"
             " put with impl='warp', on an NVIDIA GPU), and mjvec's MJX backend runs impl='jax', for which mjx.render"
             " raises NotImplementedError"
-            + ("" if warp else "; MuJoCo Warp is not installed here either (pip install warp-lang mujoco-warp)")
+            + ("" if warp else "; MuJoCo Warp is not installed here either (pip install 'mujoco-mjx[warp]')")
         )
     return UnsupportedFeatureError(
         f"{FEATURE} cannot be drawn: {what}. Draw camera observations on backend='cpu' (mujoco.Renderer), or keep"
