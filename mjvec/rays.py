@@ -25,8 +25,20 @@ import numpy as np
 from gymnasium import spaces
 
 from mjvec import validation
+from mjvec.backends.memory import available_memory
 
 __all__ = ["Rays"]
+
+
+def _check_count(count: int, what: str) -> None:
+    """Refuse a ray pattern whose directions (and per-step origins) would not fit in memory, before allocating it."""
+    # the pattern, and each step's origins, directions and answers: ~6 float64 triples per ray
+    need, available = count * 6 * 3 * 8, available_memory()
+    if available is not None and need > available:
+        raise ValueError(
+            f"{what} asks for {count:,} rays, which need at least {need / 2**30:,.1f} GiB per env (6 x 24 bytes a ray),"
+            f" more than the {available / 2**30:.1f} GiB this machine has available: cast fewer rays"
+        )
 
 
 def _positive(value, name: str) -> float:
@@ -53,6 +65,7 @@ class Rays:
              body: str | None = None) -> "Rays":
         """``n`` rays in the site's (or body's) xy plane, evenly over ``fov`` degrees (centred on its x axis)."""
         n = validation.check_positive_int(n, "n")
+        _check_count(n, f"`n`={n:,}")
         fov = _positive(fov, "fov")
         if fov > 360:
             raise ValueError(f"`fov` must be at most 360 degrees, got {fov}")
@@ -71,6 +84,7 @@ class Rays:
         if not (isinstance(shape, (tuple, list)) and len(shape) == 2):
             raise TypeError(f"`shape` must be (rows, columns), got {shape!r}")
         rows, cols = (validation.check_positive_int(v, "shape") for v in shape)
+        _check_count(rows * cols, f"`shape`={tuple(shape)}")
         if not (isinstance(size, (tuple, list)) and len(size) == 2):
             raise TypeError(f"`size` must be (x metres, y metres), got {size!r}")
         sx, sy = (_positive(v, "size") for v in size)

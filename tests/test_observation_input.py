@@ -71,6 +71,14 @@ def test_images_larger_than_the_memory_are_refused_with_the_estimate():
         mjvec.make("Hopper-v5", 4, observations={"pixels": mjvec.Camera(width=50_000, height=50_000)})
 
 
+def test_ray_patterns_larger_than_the_memory_are_refused_with_the_estimate():
+    with pytest.raises(ValueError, match=r"`shape`=\(1000000, 1000000\) asks for 1,000,000,000,000 rays, which need at least"
+                       r" [\d,.]+ GiB"):
+        mjvec.Rays.height_scan("eye", shape=(10**6, 10**6))
+    with pytest.raises(ValueError, match=r"`n`=10,000,000,000,000 asks for"):
+        mjvec.Rays.ring("eye", n=10**13)
+
+
 def test_a_frame_larger_than_opengl_makes_is_refused_at_make(gl):
     with pytest.raises(ValueError, match=r"a 100000x16 camera is larger than the offscreen framebuffer"):
         mjvec.make("Hopper-v5", 2, observations={"pixels": mjvec.Camera(width=100_000, height=16)})

@@ -75,6 +75,7 @@ def check_observation_memory(sources: dict, num_envs: int) -> None:
             parts.append(f"{key!r} {source.width}x{source.height} {source.kind}: {nbytes / 2**20:,.1f} MiB")
         elif hasattr(source, "num_rays"):  # mjvec.Rays: float32 distances, int32 geom ids
             nbytes = source.num_rays * 8
+            parts.append(f"{key!r} {source.num_rays:,} rays: {nbytes / 2**20:,.1f} MiB")
         else:
             continue
         per_env += 4 * nbytes
