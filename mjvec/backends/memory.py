@@ -83,6 +83,6 @@ def check_observation_memory(sources: dict, num_envs: int) -> None:
     if available is not None and need > available:
         raise ValueError(
             f"`observations` for `num_envs`={num_envs:,} need at least {need / 2**30:,.1f} GiB of memory"
-            f" ({per_env / 2**20:,.1f} MiB per env, 4 copies of each frame: {'; '.join(parts)}), more than the"
-            f" {available / 2**30:.1f} GiB this machine has available: use smaller images or fewer envs"
+            f" ({per_env / 2**20:,.1f} MiB per env, 4 copies of each observation: {'; '.join(parts)}), more than the"
+            f" {available / 2**30:.1f} GiB this machine has available: use smaller images, fewer rays or fewer envs"
         )
