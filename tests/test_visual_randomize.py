@@ -46,7 +46,7 @@ def _task():
 
 
 def _alone(model, state):
-    """The frame one mujoco.Renderer draws of ``model`` at the physics ``state``."""
+    """The frame one mujoco.Renderer (default scene flags: shadows, reflections) draws of ``model`` at ``state``."""
     data = mujoco.MjData(model)
     mujoco.mj_setState(model, data, state, mujoco.mjtState.mjSTATE_INTEGRATION)
     mujoco.mj_forward(model, data)
@@ -57,7 +57,7 @@ def _alone(model, state):
 
 def test_each_env_is_drawn_with_its_own_colours_lights_camera_and_texture(gl):
     n = 6
-    env = mjvec.make(_task(), n, randomize=VISUAL, observations={"rgb": mjvec.Camera("eye", W, H)})
+    env = mjvec.make(_task(), n, randomize=VISUAL, observations={"rgb": mjvec.Camera("eye", W, H, shadows=True)})
     env.reset(seed=0)
     state = np.tile(env.get_state()[:1], (n, 1))  # every env in one state
     obs, _ = env.reset(seed=0, options={"state": state})
@@ -80,7 +80,7 @@ def test_each_env_is_drawn_with_its_own_colours_lights_camera_and_texture(gl):
 def test_a_texture_choice_alone_changes_the_frame(gl):
     n = 8
     env = mjvec.make(_task(), n, randomize={"mat_texid": mjvec.Choice(["grid", "fade"], names=["floor_mat"])},
-                     observations={"rgb": mjvec.Camera("eye", W, H)})
+                     observations={"rgb": mjvec.Camera("eye", W, H, shadows=True)})
     env.reset(seed=0)
     state = np.tile(env.get_state()[:1], (n, 1))
     obs, _ = env.reset(seed=0, options={"state": state})
