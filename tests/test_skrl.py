@@ -239,3 +239,16 @@ def test_refuses_envs_not_in_same_step_and_ppo_without_truncation_bootstrap():
     with pytest.raises(ValueError, match="time_limit_bootstrap=True"):
         _trainer(env, off, 8)
     raw.close()
+
+
+def test_missing_extra_names_it(import_error_without):
+    out = import_error_without("mjvec.skrl", "skrl")
+    assert 'pip install "mjvec[skrl]"' in out, out
+
+
+def test_import_mjvec_does_not_import_skrl():
+    import subprocess
+    import sys
+
+    code = "import sys, mjvec; assert 'skrl' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True)
