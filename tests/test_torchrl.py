@@ -83,10 +83,11 @@ def test_a_gymnasium_wrapper_inside_gym_wrapper_needs_autoreset_mode_set_on_it()
     """TorchRL reads ``env.autoreset_mode``, which Gymnasium's VectorWrapper does not forward (it forwards metadata)."""
     from gymnasium.wrappers.vector import RecordEpisodeStatistics
 
-    wrapped = RecordEpisodeStatistics(_make("same_step"))
-    assert wrapped.metadata["autoreset_mode"] is wrapped.unwrapped.autoreset_mode
+    refused = RecordEpisodeStatistics(_make("same_step"))
+    assert refused.metadata["autoreset_mode"] is refused.unwrapped.autoreset_mode
     with pytest.raises(AttributeError, match="autoreset_mode"):
-        GymWrapper(wrapped)
+        GymWrapper(refused)  # the half-made GymWrapper closes the env when it is collected
+    wrapped = RecordEpisodeStatistics(_make("same_step"))
     wrapped.autoreset_mode = wrapped.unwrapped.autoreset_mode  # the workaround docs/integrations.md gives
     env = GymWrapper(wrapped)
     env.set_seed(0)
