@@ -39,7 +39,7 @@ import numpy as np
 
 ENV_ID = "InvertedPendulum-v5"
 LIBS = ("sb3", "sbx", "skrl", "torchrl", "tianshou", "cleanrl")
-STEPS = {"sb3": 40_000, "sbx": 15_000, "skrl": 60_000, "torchrl": 60_000, "tianshou": 60_000, "cleanrl": 60_000}
+STEPS = {"sb3": 40_000, "sbx": 25_000, "skrl": 60_000, "torchrl": 60_000, "tianshou": 61_440, "cleanrl": 60_000}
 
 
 class EpisodeLog:
@@ -327,6 +327,7 @@ def run_one(lib, steps, seed, out):
     import torch
 
     torch.set_num_threads(1)
+    load_start = os.getloadavg()
     t0 = time.perf_counter()
     log, meta = globals()[f"run_{lib}"](steps, seed)
     wall = time.perf_counter() - t0
@@ -342,7 +343,8 @@ def run_one(lib, steps, seed, out):
             pass
     result = {
         "library": lib, **meta, "env_id": ENV_ID, "seed": seed, "steps_asked": steps, "env_steps": log.steps,
-        "wall_s": wall, "episodes": len(log.points),
+        "wall_s": wall, "load_average_start": load_start, "load_average_end": os.getloadavg(),
+        "episodes": len(log.points),
         "final_mean_return_last10": curve_mean[-1] if curve_mean else None,
         "best_mean_return_last10": max(curve_mean) if curve_mean else None,
         "curve": {"env_steps": curve_steps, "mean_return_last10": curve_mean},
@@ -365,7 +367,8 @@ def plot(out, results, machine):
         ax.plot(r["curve"]["env_steps"], r["curve"]["mean_return_last10"], label=label)
     ax.set_xlabel("env steps")
     ax.set_ylabel("training return (mean of last 10 episodes)")
-    load = max(machine["load_average_start"][0], machine["load_average_end"][0])
+    load = max([machine["load_average_start"][0], machine["load_average_end"][0]]
+               + [r[k][0] for r in results for k in ("load_average_start", "load_average_end") if k in r])
     ax.set_title(f"mjvec {ENV_ID}: one short run per library (seed 0; {machine['cores']} shared cores,"
                  f" load up to {load:.0f})", fontsize=10)
     ax.set_ylim(0, 1050)
