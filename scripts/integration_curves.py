@@ -18,7 +18,7 @@ The curve is what the training envs saw: at each finished episode, the mean retu
 last 10 finished episodes, against the env steps taken so far (every env's step counts). It is
 recorded from the ``MjVecEnv``'s own ``step`` results, under every library's wrappers, so the
 numbers are the same measure for all. Each library runs in its own process (``--one LIB``,
-one torch thread) and writes ``OUT/runs/LIB.json``; the parent writes
+one torch thread) and writes ``OUT/curves/LIB.json``; the parent writes
 ``OUT/inverted_pendulum.json`` (all runs, the machine's load) and ``OUT/inverted_pendulum.png``.
 The runs are short (tens of thousands of steps), so a curve shows that a library's loop learns
 on mjvec, not how well tuned it is.
@@ -350,8 +350,8 @@ def run_one(lib, steps, seed, out):
         "curve": {"env_steps": curve_steps, "mean_return_last10": curve_mean},
         "episode_returns": [p[1] for p in log.points], "versions": versions,
     }
-    (out / "runs").mkdir(parents=True, exist_ok=True)
-    (out / "runs" / f"{lib}.json").write_text(json.dumps(result, indent=1))
+    (out / "curves").mkdir(parents=True, exist_ok=True)
+    (out / "curves" / f"{lib}.json").write_text(json.dumps(result, indent=1))
     print(f"{lib}: {log.steps} steps in {wall:.0f} s, last-10 mean return {result['final_mean_return_last10']}")
 
 
@@ -385,7 +385,7 @@ def main():
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=Path("docs/integrations"))
     parser.add_argument("--one", choices=LIBS, help=argparse.SUPPRESS)
-    parser.add_argument("--plot-only", action="store_true", help="replot OUT/runs/*.json")
+    parser.add_argument("--plot-only", action="store_true", help="replot OUT/curves/*.json")
     args = parser.parse_args()
     if args.one:
         run_one(args.one, args.steps or STEPS[args.one], args.seed, args.out)
@@ -404,7 +404,7 @@ def main():
                 print(f"{lib} failed: {failed[lib]}", file=sys.stderr)
     results = []
     for lib in LIBS:
-        path = args.out / "runs" / f"{lib}.json"
+        path = args.out / "curves" / f"{lib}.json"
         if path.exists():
             results.append(json.loads(path.read_text()))
     machine = {"platform": platform.platform(), "cores": os.cpu_count(), "load_average_start": load_start,
