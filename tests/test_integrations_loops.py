@@ -183,3 +183,53 @@ def test_cleanrl_style_ppo_stores_no_reset_step_and_bootstraps_truncations_from_
     assert terminations > 0 and truncations > 0
     assert len(episodes) == ends
     replay.close()
+
+
+def test_cleanrl_scripts_env_stack_with_the_documented_changes():
+    """CleanRL's ppo_continuous_action.py env setup after docs/integrations.md's changes 1-3.
+
+    One ``gym.make_vec`` batch (by the ``mjvec:`` id, as the script never imports mjvec) under
+    the vector versions of the script's wrappers in its order, and the script's episode logging
+    read from ``infos["episode"]``: every finished episode is logged once, with the raw env's
+    return and length. The batch is in NEXT_STEP: Gymnasium's vector observation wrappers refuse
+    the script's SAME_STEP.
+    """
+    from gymnasium.wrappers.vector import NormalizeObservation, NormalizeReward, TransformObservation, TransformReward
+
+    same_step = gym.make_vec("mjvec:mjvec/InvertedPendulum-v5", 2, autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)
+    with pytest.raises(ValueError, match="NEXT_STEP or DISABLED"):
+        NormalizeObservation(same_step)
+    same_step.close()
+
+    n, steps, gamma = 4, 300, 0.99
+    raw = _Recorded(gym.make_vec("mjvec:mjvec/InvertedPendulum-v5", n, max_episode_steps=LIMIT))
+    envs = RecordEpisodeStatistics(raw)
+    envs = ClipAction(envs)
+    envs = NormalizeObservation(envs)
+    envs = TransformObservation(envs, lambda obs: np.clip(obs, -10, 10))
+    envs = NormalizeReward(envs, gamma=gamma)
+    envs = TransformReward(envs, lambda reward: np.clip(reward, -10, 10))
+    assert envs.metadata["autoreset_mode"] is gym.vector.AutoresetMode.NEXT_STEP
+    envs.reset(seed=1)
+    rng = np.random.default_rng(0)
+    logged = []  # (step, env, return, length) as the changed logging block reads them
+    for t in range(steps):
+        _, reward, terminations, truncations, infos = envs.step(rng.uniform(-4, 4, (n, 1)))
+        assert reward.shape == (n,) and "final_info" not in infos
+        if "episode" in infos:  # the script's `if "final_info" in infos:` after change 3
+            for i in np.nonzero(infos["_episode"])[0]:
+                logged.append((t, int(i), float(infos["episode"]["r"][i]), int(infos["episode"]["l"][i])))
+    envs.close()
+    expected, returns, lengths = [], np.zeros(n), np.zeros(n, int)
+    resetting = np.zeros(n, bool)
+    for t, (_, _, _, env_reward, term, trunc) in enumerate(raw.steps):
+        returns += np.where(resetting, 0.0, env_reward)
+        lengths += ~resetting  # a reset step is no step of an episode
+        for i in np.flatnonzero(term | trunc):
+            assert not trunc[i] or lengths[i] == LIMIT
+            expected.append((t, int(i), float(returns[i]), int(lengths[i])))
+            returns[i], lengths[i] = 0.0, 0
+        resetting = term | trunc
+    assert len(expected) > n and [e[:2] for e in logged] == [e[:2] for e in expected]
+    for got, want in zip(logged, expected):
+        assert got[2] == pytest.approx(want[2]) and got[3] == want[3]

@@ -198,27 +198,61 @@ def test_set_options_go_to_the_next_reset_only():
 
 def test_attributes_methods_and_wrappers():
     venv = _venv("next_step")
-    assert venv.get_attr("num_envs") == [3, 3, 3]
+    assert venv.get_attr("num_envs") == [3, 3, 3]  # the batch's own: its one value per index
     assert venv.get_attr("max_episode_steps", indices=[1]) == [1000]
     assert venv.get_attr("render_mode", indices=2) == [None]
     assert venv.has_attr("autoreset_mode") and not venv.has_attr("no_such_attribute")
-    with pytest.raises(AttributeError):
-        venv.get_attr("no_such_attribute")
-    venv.set_attr("max_episode_steps", 7)
-    assert venv.env.max_episode_steps == 7
-    venv.set_attr("max_episode_steps", 8, indices=[2, 0, 1])
-    assert venv.get_attr("max_episode_steps") == [8, 8, 8]
-    with pytest.raises(ValueError, match="every environment"):
-        venv.set_attr("max_episode_steps", 9, indices=[0])
-    assert venv.env.max_episode_steps == 8
-    obs = venv.env_method("reset", seed=4)
-    assert len(obs) == 3
-    np.testing.assert_array_equal(obs[0][0], mjvec.make("Hopper-v5", 3).reset(seed=4)[0])
-    with pytest.raises(ValueError, match="every environment"):
-        venv.env_method("reset", indices=[1])
+    with pytest.raises(AttributeError, match="did you mean 'frame_skip'"):
+        venv.get_attr("frame_skp")
+    with pytest.raises(AttributeError, match="'max_episode_steps' is the MjVecEnv's own"):
+        venv.set_attr("max_episode_steps", 7)  # the time limit is fixed when the env is made
     assert venv.env_is_wrapped(Monitor) == [False, False, False]
     assert venv.env_is_wrapped(Monitor, indices=[1]) == [False]
     assert "Hopper" in repr(venv)
+
+
+def test_get_attr_set_attr_env_method_answer_per_env_as_dummy_vec_env():
+    """SB3's ``indices=`` per env, with MjVecEnv.get_attr/set_attr/call's resolution of a name."""
+    n = 3
+    venv = SB3VecEnv(mjvec.make("Hopper-v5", n, randomize={"body_mass": mjvec.Uniform(0.5, 1.5)}))
+    theirs = DummyVecEnv([lambda: gym.make("Hopper-v5") for _ in range(n)])
+    venv.reset()
+    for name in ("observation_space", "action_space", "render_mode", "frame_skip", "dt", "_ctrl_cost_weight"):
+        assert venv.get_attr(name) == theirs.get_attr(name), name  # one env's, as Gymnasium's env has it
+        assert venv.get_attr(name, indices=[2, 0]) == theirs.get_attr(name, indices=[2, 0]), name
+    masses = [m.body_mass for m in venv.get_attr("model", indices=[0, 2])]  # each env's own model
+    np.testing.assert_array_equal(masses[1], venv.env.get_model(2).body_mass)
+    assert not np.array_equal(masses[0], masses[1])
+    # set_attr: every env, or some envs with the value the others already have; never two values
+    venv.set_attr("_ctrl_cost_weight", 0.01)
+    assert venv.get_attr("_ctrl_cost_weight") == [0.01] * n
+    venv.set_attr("_ctrl_cost_weight", 0.01, indices=[1])
+    with pytest.raises(ValueError, match="differ between envs"):
+        venv.set_attr("_ctrl_cost_weight", 0.5, indices=[1])
+    assert venv.env.task._ctrl_cost_weight == 0.01
+    with pytest.raises(AttributeError, match="'frame_skip' is fixed"):
+        venv.set_attr("frame_skip", 2)
+    # env_method: each env's value; reset resets the chosen envs only, with DummyVecEnv's one seed each
+    assert venv.env_method("frame_skip", indices=1) == [4]
+    plain = _venv(num_envs=n)
+    plain.reset()
+    before = plain.env.get_state()
+    out = plain.env_method("reset", seed=4, indices=[1])
+    assert len(out) == 1
+    ref_obs, _ = theirs.env_method("reset", seed=4, indices=[1])[0]
+    np.testing.assert_array_equal(out[0][0], ref_obs)
+    after = plain.env.get_state()
+    np.testing.assert_array_equal(after[[0, 2]], before[[0, 2]])  # the others untouched
+    assert not np.array_equal(after[1], before[1])
+    plain.close()
+    with pytest.raises(TypeError, match=r"MjVecEnv\.get_state acts on the whole batch.*venv\.env\.get_state"):
+        venv.env_method("get_state")
+    with pytest.raises(TypeError, match="function of the whole batch"):
+        venv.env_method("observe")
+    with pytest.raises(ValueError, match=r"env ids in 0\.\.2"):
+        venv.get_attr("dt", indices=[3])
+    venv.close()
+    theirs.close()
 
 
 def test_render_without_render_mode_follows_sb3():
@@ -286,11 +320,12 @@ def test_ppo_learns_through_the_adapter():
     model = PPO("MlpPolicy", venv, n_steps=256, batch_size=256, n_epochs=2, seed=0, device="cpu")
     model.learn(2048)
     assert model.num_timesteps >= 2048
-    # evaluate_policy counts episodes through the adapter's dones
-    venv.set_attr("max_episode_steps", 50)
-    mean, _ = evaluate_policy(model, venv, n_eval_episodes=4, warn=False)
-    assert 0 < mean <= 50
     venv.close()
+    # evaluate_policy counts episodes through the adapter's dones
+    eval_venv = SB3VecEnv(mjvec.make("InvertedPendulum-v5", 4, max_episode_steps=50))
+    mean, _ = evaluate_policy(model, eval_venv, n_eval_episodes=4, warn=False)
+    assert 0 < mean <= 50
+    eval_venv.close()
 
 
 def test_sac_learns_through_the_adapter():

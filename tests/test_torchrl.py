@@ -77,3 +77,25 @@ def test_torchrl_collector_stores_the_envs_own_transitions(mode):
     # InvertedPendulum terminates when the pole leaves [-0.2, 0.2] rad: the stored next
     # observation shows it where `terminated` is set, never elsewhere
     np.testing.assert_array_equal(term, np.abs(next_obs[..., 1]) > 0.2)
+
+
+def test_a_gymnasium_wrapper_inside_gym_wrapper_needs_autoreset_mode_set_on_it():
+    """TorchRL reads ``env.autoreset_mode``, which Gymnasium's VectorWrapper does not forward (it forwards metadata)."""
+    from gymnasium.wrappers.vector import RecordEpisodeStatistics
+
+    refused = RecordEpisodeStatistics(_make("same_step"))
+    assert refused.metadata["autoreset_mode"] is refused.unwrapped.autoreset_mode
+    with pytest.raises(AttributeError, match="autoreset_mode"):
+        GymWrapper(refused)  # the half-made GymWrapper closes the env when it is collected
+    wrapped = RecordEpisodeStatistics(_make("same_step"))
+    wrapped.autoreset_mode = wrapped.unwrapped.autoreset_mode  # the workaround docs/integrations.md gives
+    env = GymWrapper(wrapped)
+    env.set_seed(0)
+    td = env.rollout(3 * LIMIT, break_when_any_done=False)
+    next_obs = td["next", "observation"].numpy()
+    ended = td["next", "done"].squeeze(-1).numpy()
+    assert ended[:, :-1].any()
+    # an ended transition's next observation is the episode's last (final_obs), not the next start
+    for i, t in zip(*np.nonzero(ended[:, :-1])):
+        assert not np.array_equal(next_obs[i, t], td["observation"].numpy()[i, t + 1])
+    env.close()

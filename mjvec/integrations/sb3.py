@@ -26,9 +26,11 @@ same-step semantics:
   on its own next step (same random stream), so a ``next_step`` env and a
   ``same_step`` env seeded alike give SB3 the same numbers.
 
-The ``num_envs`` environments are one batched object, so ``get_attr`` returns
-that object's attribute once per requested index, while ``set_attr`` and
-``env_method`` act on the whole batch and refuse a subset of indices.
+``get_attr``, ``set_attr`` and ``env_method`` answer per env with SB3's ``indices=``, as
+``MjVecEnv.get_attr``/``set_attr``/``call`` resolve a name (one env's spaces, env ``i``'s
+model, the task's attributes, each env's frame); ``env_method("reset", indices=...)``
+resets those envs only. The envs share one task, so ``set_attr`` on some envs refuses a
+value the others do not have.
 Stable-Baselines3 is an extra (``pip install "mjvec[sb3]"``): ``import mjvec``
 never imports it or torch.
 """
@@ -136,20 +138,59 @@ class SB3VecEnv(VecEnv):
         self.env.close()
 
     def get_attr(self, attr_name: str, indices: VecEnvIndices = None) -> list[Any]:
-        """The ``MjVecEnv``'s attribute, once per requested index (the envs are one object)."""
-        value = getattr(self.env, attr_name)
-        return [value for _ in self._get_indices(indices)]
+        """Env ``i``'s attribute for each requested index, as ``MjVecEnv.get_attr`` resolves it.
+
+        One env's spaces, ``render_mode``, ``metadata``, env ``i``'s ``model``, the task's
+        attributes (``frame_skip``, ``dt``, ...); a name only the batch has
+        (``max_episode_steps``, ``autoreset_mode``, ``num_envs``) is its one value, once per index.
+        """
+        ids = self._indices(indices)
+        try:
+            values = self.env.get_attr(attr_name)
+        except AttributeError:
+            if not _batch_attribute(self.env, attr_name):
+                raise
+            value = getattr(self.env, attr_name)
+            return [value for _ in ids]
+        return [values[i] for i in ids]
 
     def set_attr(self, attr_name: str, value: Any, indices: VecEnvIndices = None) -> None:
-        """Set an attribute of the ``MjVecEnv``; ``indices`` must be None or every env."""
-        self._check_all_indices(indices, "set_attr")
-        setattr(self.env, attr_name, value)
+        """Set the task's attribute ``attr_name`` to ``value`` for the envs in ``indices`` (None: all).
+
+        As ``MjVecEnv.set_attr``: the envs share one task, so the other envs keep their value
+        and a value that would differ between envs is refused (``ValueError``), as are names
+        fixed when the env was made (``AttributeError``).
+        """
+        ids = self._indices(indices)
+        if _batch_attribute(self.env, attr_name) and not _has_task_attribute(self.env, attr_name):
+            raise AttributeError(
+                f"`set_attr({attr_name!r}, ...)`: {attr_name!r} is the MjVecEnv's own (one for the batch), fixed"
+                " when it is made; make a new env to change it"
+            )
+        chosen = set(ids)
+        current = self.env.get_attr(attr_name) if len(chosen) < self.num_envs else [value] * self.num_envs
+        self.env.set_attr(attr_name, [value if i in chosen else current[i] for i in range(self.num_envs)])
 
     def env_method(self, method_name: str, *method_args, indices: VecEnvIndices = None, **method_kwargs) -> list[Any]:
-        """Call a method of the ``MjVecEnv`` once; its result is repeated once per env."""
-        self._check_all_indices(indices, "env_method")
-        result = getattr(self.env, method_name)(*method_args, **method_kwargs)
-        return [result for _ in range(self.num_envs)]
+        """Env ``i``'s ``method_name(*method_args, **method_kwargs)`` for each requested index.
+
+        ``render`` gives each env's frame and ``reset`` resets the requested envs only (each
+        with ``seed``, as ``DummyVecEnv`` passes one seed to every env) and returns their
+        ``(obs, info)``; other names are ``MjVecEnv.call``'s (the task's values; its batched
+        functions are refused). The batch's own methods (``step``, ``close``, ...) are refused:
+        call them on ``venv.env``.
+        """
+        ids = self._indices(indices)
+        if method_name == "reset":
+            return self._reset_some(ids, *method_args, **method_kwargs)
+        batch_method = _batch_attribute(self.env, method_name) and callable(getattr(self.env, method_name))
+        if method_name != "render" and batch_method and not _has_task_attribute(self.env, method_name):
+            raise TypeError(
+                f"`env_method({method_name!r})`: MjVecEnv.{method_name} acts on the whole batch, not on one env;"
+                f" call `venv.env.{method_name}(...)`"
+            )
+        values = self.env.call(method_name, *method_args, **method_kwargs)
+        return [values[i] for i in ids]
 
     def env_is_wrapped(self, wrapper_class: type, indices: VecEnvIndices = None) -> list[bool]:
         """Always False: an ``MjVecEnv``'s environments are not ``gymnasium.Wrapper`` chains."""
@@ -183,15 +224,26 @@ class SB3VecEnv(VecEnv):
             )
         return deepcopy(first) if first else None
 
-    def _check_all_indices(self, indices: VecEnvIndices, method: str) -> None:
-        if indices is None:
-            return
-        chosen = sorted({int(i) for i in self._get_indices(indices)})
-        if chosen != list(range(self.num_envs)):
-            raise ValueError(
-                f"`{method}` with `indices` must name every environment (0..{self.num_envs - 1}): the"
-                f" {self.num_envs} environments of an MjVecEnv are one object, got indices={indices!r}"
-            )
+    def _indices(self, indices: VecEnvIndices) -> list[int]:
+        """SB3's ``indices`` (None, an int or an iterable of ints) as a list of env ids, each checked."""
+        ids = list(self._get_indices(indices))
+        for i in ids:
+            if isinstance(i, (bool, np.bool_)) or not isinstance(i, (int, np.integer)):
+                raise TypeError(f"`indices` must be None, an int or ints, got {indices!r}")
+            if not 0 <= i < self.num_envs:
+                raise ValueError(f"`indices` must be env ids in 0..{self.num_envs - 1}, got {indices!r}")
+        return [int(i) for i in ids]
+
+    def _reset_some(self, ids: list[int], seed: int | None = None, options: dict | None = None) -> list[Any]:
+        """``reset(seed, options)`` of the envs ``ids`` only: their ``(obs, info)``, as DummyVecEnv's env_method."""
+        if options is not None and not isinstance(options, dict):
+            raise TypeError(f"`options` must be a dict or None, got {type(options).__name__}")
+        mask = np.zeros(self.num_envs, dtype=np.bool_)
+        mask[ids] = True
+        seeds = None if seed is None else [seed if mask[i] else None for i in range(self.num_envs)]
+        obs, info = self.env.reset(seed=seeds, options={**(options or {}), "reset_mask": mask})
+        infos = _unbatch_info(info, self.num_envs, mask)
+        return [(tree_map(lambda x, i=i: x[i].copy(), obs), infos[i]) for i in ids]
 
     def __repr__(self) -> str:
         return f"SB3VecEnv({self.env!r})"
@@ -203,6 +255,18 @@ def _is_mjvec_env(env: Any) -> bool:
         return True
     distributed = sys.modules.get("mjvec.distributed")
     return distributed is not None and isinstance(env, distributed.RayVecEnv)
+
+
+def _batch_attribute(env: Any, name: str) -> bool:
+    """``name`` is an attribute of the ``MjVecEnv`` object itself (public, not one env's)."""
+    if not isinstance(name, str) or name.startswith("_"):
+        return False
+    return hasattr(type(env), name) or name in vars(env)
+
+
+def _has_task_attribute(env: Any, name: str) -> bool:
+    task = getattr(env, "task", None)
+    return task is not None and hasattr(task, name)
 
 
 def _unbatch_info(info: dict[str, Any], num_envs: int, envs: np.ndarray | None = None) -> list[dict[str, Any]]:
