@@ -156,3 +156,11 @@ def test_sb3_cnn_policy_on_images_and_vec_frame_stack(gl):
     assert obs.shape == (2, 36, 36, 9) and not obs[..., :6].any() and obs[..., 6:].any()
     PPO("CnnPolicy", stacked, n_steps=8, batch_size=16, n_epochs=1, device="cpu").learn(16)
     venv.close(), stacked.close()
+
+
+def test_rollout_refuses_camera_and_ray_observations(gl):
+    env = mjvec.make("InvertedPendulum-v5", 2, autoreset_mode="disabled", observations=mjvec.Camera(**SIZE))
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match=r"`rollout\(\)` evaluates recorded physics states.*use `step\(\)`"):
+        env.rollout(np.zeros((2, 3, 1)))
+    env.close()
