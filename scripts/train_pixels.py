@@ -4,8 +4,8 @@ The policy sees only ``mjvec.Camera(width=64, height=64, stack=3)`` (uint8, (64,
 last three rgb frames of a free camera following the cart, ``CAMERA_CONFIG``), never the state. Stable-Baselines3 PPO
 trains through ``mjvec.sb3.SB3VecEnv`` (SB3's ``VecMonitor`` records the episode returns)
 for a wall-clock budget; then the deterministic policy is evaluated on separate envs.
-Writes JSON (the curve, the evaluation, the machine and its load) and a PNG of a tiled
-observation batch.
+Writes JSON (the curve, the evaluation, the machine and its load), a plot of the curve and a
+PNG of a tiled observation batch.
 
     nice -n 10 python scripts/train_pixels.py --out docs/observations       # ~13 min on 2 cores
 
@@ -95,6 +95,28 @@ def save_batch_image(path: Path, seed: int) -> None:
     env.close()
 
 
+def plot(report: dict, path: Path) -> None:
+    """The training curve (mean return of the last 100 episodes against env-steps) and the evaluation."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    curve = [c for c in report["curve"] if c["mean_return_last_episodes"] is not None]
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    ax.plot([c["timesteps"] for c in curve], [c["mean_return_last_episodes"] for c in curve],
+            label="training episodes (stochastic policy, last 100)")
+    ax.axhline(report["evaluation"]["mean_return"], color="C1", ls="--",
+               label=f"deterministic policy after training ({report['evaluation']['episodes']} episodes)")
+    ax.set(xlabel="env-steps", ylabel="return", title=f"{report['task']}, 64x64 pixels,"
+           f" {report['train_wall_s'] / 60:.0f} min, 2 shared cores")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", default="docs/observations", help="folder for train_pixels.json and the batch image")
@@ -103,7 +125,11 @@ def main() -> None:
     p.add_argument("--eval-episodes", type=int, default=16)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--torch-threads", type=int, default=2)
+    p.add_argument("--replot", action="store_true", help="only redraw train_pixels.png from train_pixels.json")
     args = p.parse_args()
+    if args.replot:
+        plot(json.loads((Path(args.out) / "train_pixels.json").read_text()), Path(args.out) / "train_pixels.png")
+        return
 
     import stable_baselines3
     import torch
@@ -156,7 +182,8 @@ def main() -> None:
                     "versions": {"stable_baselines3": stable_baselines3.__version__, "torch": torch.__version__}},
     }
     (out / "train_pixels.json").write_text(json.dumps(report, indent=2))
-    print(f"json: {out / 'train_pixels.json'}")
+    plot(report, out / "train_pixels.png")
+    print(f"json: {out / 'train_pixels.json'}; plot: {out / 'train_pixels.png'}")
 
 
 if __name__ == "__main__":
