@@ -35,7 +35,10 @@ def check_observations(task, observations: Any) -> dict[str, Any] | Camera | Ray
     """``observations`` checked against the task's terms: ``{key: source}``, or one source
     (a term's name, an ``mjvec.Camera`` or ``mjvec.Rays``), whose space is then the observation's."""
     if isinstance(observations, (str, Camera, Rays)):
-        return check_observations(task, {_ONE: observations})[_ONE]
+        try:
+            return check_observations(task, {_ONE: observations})[_ONE]
+        except (TypeError, ValueError) as e:  # the message names the argument as given
+            raise type(e)(str(e).replace(f"`observations[{_ONE!r}]`", "`observations`")) from None
     if not isinstance(observations, Mapping) or not observations:
         raise TypeError(
             "`observations` must be a non-empty dict of {key: source}, e.g. {'policy': 'state', 'critic':"

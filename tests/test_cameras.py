@@ -164,3 +164,13 @@ def test_rollout_refuses_camera_and_ray_observations(gl):
     with pytest.raises(ValueError, match=r"`rollout\(\)` evaluates recorded physics states.*use `step\(\)`"):
         env.rollout(np.zeros((2, 3, 1)))
     env.close()
+
+
+def test_one_source_is_the_observation_itself():
+    env = mjvec.make("Hopper-v5", 2, observations="privileged")
+    ref = mjvec.make("Hopper-v5", 2, observations={"p": "privileged"})
+    assert env.single_observation_space == ref.single_observation_space["p"]
+    obs, _ = env.reset(seed=0)
+    np.testing.assert_array_equal(obs, ref.reset(seed=0)[0]["p"])
+    with pytest.raises(ValueError, match=r"^`observations` = 'privilegd' is not an observation term.*did you mean"):
+        mjvec.make("Hopper-v5", 2, observations="privilegd")
