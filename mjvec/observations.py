@@ -3,7 +3,8 @@
     env = mjvec.make("Ant-v5", 64, observations={"policy": "state", "critic": "privileged"})
     obs, info = env.reset(seed=0)      # {"policy": (64, 105), "critic": (64, 119)}
 
-Sources are a task's terms (by name) or an ``mjvec.Camera`` (``mjvec.cameras``). Every task has
+Sources are a task's terms (by name), an ``mjvec.Camera`` (``mjvec.cameras``; ``stack=k``
+stacks its last k frames, ``ObservedTask.stack_observation``) or ``mjvec.Rays``. Every task has
 the terms ``"state"`` (its own observation, the Box of ``observations=None``)
 and ``"privileged"`` (the whole physics state, ``qpos`` then ``qvel``, the x position
 included, plus what the task adds: contact forces for Ant and the humanoids), and may
@@ -28,13 +29,22 @@ from mjvec.validation import did_you_mean
 
 __all__ = ["ObservedTask", "check_observations"]
 
+_ONE = "observation"  # the key of a single source, given as `observations=source`
 
-def check_observations(task, observations: Any) -> dict[str, Any]:
-    """``observations`` checked against the task's terms: ``{key: term name}``."""
+
+def check_observations(task, observations: Any) -> dict[str, Any] | Camera | Rays | str:
+    """``observations`` checked against the task's terms: ``{key: source}``, or one source
+    (a term's name, an ``mjvec.Camera`` or ``mjvec.Rays``), whose space is then the observation's."""
+    if isinstance(observations, (str, Camera, Rays)):
+        try:
+            return check_observations(task, {_ONE: observations})[_ONE]
+        except (TypeError, ValueError) as e:  # the message names the argument as given
+            raise type(e)(str(e).replace(f"`observations[{_ONE!r}]`", "`observations`")) from None
     if not isinstance(observations, Mapping) or not observations:
         raise TypeError(
             "`observations` must be a non-empty dict of {key: source}, e.g. {'policy': 'state', 'critic':"
-            f" 'privileged'}}, got {type(observations).__name__}"
+            f" 'privileged'}}, or one source (a term's name, an mjvec.Camera or mjvec.Rays), got"
+            f" {type(observations).__name__}"
         )
     terms = task.observation_terms()
     out = {}
@@ -64,13 +74,17 @@ class ObservedTask:
     Everything else is the task's own (attribute access falls through to it).
     """
 
-    def __init__(self, task, observations: Mapping[str, Any]):
+    def __init__(self, task, observations: Mapping[str, Any] | Camera | Rays | str):
         self.task = task
         terms = task.observation_terms()
-        self.sources = dict(observations)
+        self._one = not isinstance(observations, Mapping)  # one source: its value, not a dict
+        self.sources = {_ONE: observations} if self._one else dict(observations)
         self._renderers = {key: s.renderer(task) for key, s in self.sources.items() if isinstance(s, Camera)}
         self._backend = None  # what draws the cameras and casts the rays, from attach()
         self._casters = {}  # {key: cast(origins, directions, data)} of each ray sensor, from attach()
+        # {key: (k, values per pixel)} of the cameras whose last k frames are stacked
+        self._stacks = {key: (s.stack, s.channels) for key, s in self.sources.items()
+                        if isinstance(s, Camera) and s.stack is not None}
         self._terms = {}
         for key, source in self.sources.items():
             if isinstance(source, Camera):
@@ -81,6 +95,8 @@ class ObservedTask:
                 self._terms[key] = terms[source]
         # in the order given (a plain dict would be sorted by Gymnasium), as the observations are
         self.single_observation_space = spaces.Dict(OrderedDict((key, term.space) for key, term in self._terms.items()))
+        if self._one:
+            self.single_observation_space = self.single_observation_space[_ONE]
         fields = list(task.fields)
         for term in self._terms.values():
             fields += [f for f in term.fields if f not in fields and f not in ("qpos", "qvel")]
@@ -125,6 +141,25 @@ class ObservedTask:
 
         return observe
 
+    def stack_observation(self, ops, obs: dict, last: dict, fresh) -> dict:
+        """``obs`` with each stacked camera's new frame put after the last ``k - 1`` of ``last``.
+
+        Frames stack on the last axis, oldest first; the envs in ``fresh`` (a mask, or None
+        for none) start a new episode: their ``k`` places all hold the new frame.
+        """
+        if not self._stacks:
+            return obs
+        if self._one:
+            obs, last = {_ONE: obs}, {_ONE: last}
+        xp, out = ops.xp, dict(obs)
+        for key, (k, channels) in self._stacks.items():
+            frame = obs[key] if channels == 3 else obs[key][..., None]
+            stacked = xp.concatenate([last[key][..., channels:], frame], axis=-1)
+            if fresh is not None:
+                stacked = ops.where(fresh, xp.concatenate([frame] * k, axis=-1), stacked)
+            out[key] = stacked
+        return out[_ONE] if self._one else out
+
     def close(self) -> None:
         for renderer in self._renderers.values():
             renderer.close()
@@ -132,7 +167,9 @@ class ObservedTask:
     def __getattr__(self, name: str):
         return getattr(self.__dict__["task"], name)
 
-    def observe(self, xp, data) -> dict[str, Any]:
+    def observe(self, xp, data) -> Any:
+        if self._one:
+            return self._terms[_ONE].observe(xp, data)
         return {key: term.observe(xp, data) for key, term in self._terms.items()}
 
     def __repr__(self) -> str:

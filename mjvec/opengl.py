@@ -21,7 +21,7 @@ __all__ = ["GL_INSTALL", "GLUnavailableError", "gl_backend", "check_context"]
 
 # what makes each OpenGL platform work, on Debian and Ubuntu
 GL_INSTALL = {
-    "egl": "`apt-get install libegl1 libgl1-mesa-dri` (software EGL) or a GPU driver",
+    "egl": "`apt-get install libegl1 libegl-mesa0 libgl1-mesa-dri` (Mesa's software EGL) or a GPU driver",
     "osmesa": "`apt-get install libosmesa6`",
     "glfw": "a display (DISPLAY), or MUJOCO_GL=egl or MUJOCO_GL=osmesa",
 }

@@ -194,11 +194,16 @@ class BatchRenderer:
         default_camera_config: dict[str, Any] | None = None,
         kind: str = "rgb",
         shadows: bool = True,
+        reflections: bool = True,
+        skybox: bool = True,
+        antialias: bool = True,
     ):
         if kind not in KINDS:
             raise ValueError(f"`kind` must be one of {KINDS}, got {kind!r}{validation.did_you_mean(str(kind), KINDS)}")
         self.kind = kind
-        self.shadows = bool(shadows)  # and reflections: False draws ~8x faster in software OpenGL
+        # the scene's effects: without shadows and reflections software OpenGL draws ~8x faster
+        self.shadows, self.reflections, self.skybox = bool(shadows), bool(reflections), bool(skybox)
+        self.antialias = bool(antialias)  # False: no multisampling (the model's offsamples: 4 by default)
         self.width = validation.check_positive_int(width, "width", unit="pixels")
         self.height = validation.check_positive_int(height, "height", unit="pixels")
         self.camera_id = resolve_camera(model, camera_id, camera_name)
@@ -273,17 +278,13 @@ class BatchRenderer:
         drawn = copy.copy(model)
         drawn.vis.global_.offwidth = max(drawn.vis.global_.offwidth, self.width)
         drawn.vis.global_.offheight = max(drawn.vis.global_.offheight, self.height)
+        if not self.antialias:
+            drawn.vis.quality.offsamples = 0
         try:
             renderer = mujoco.Renderer(drawn, self.height, self.width, max_geom=max_geom)
         except Exception as e:  # OpenGL failures arrive as ImportError, RuntimeError, OSError, GLError...
-            raise GLUnavailableError(
-                f"MuJoCo could not make an OpenGL context with MUJOCO_GL={name!r}: {type(e).__name__}: {e}."
-                f" It needs {GL_INSTALL.get(name, 'a working OpenGL')}; MUJOCO_GL=osmesa needs"
-                f" {GL_INSTALL['osmesa']}"
-            ) from e
-        if not self.shadows:
-            for flag in (mujoco.mjtRndFlag.mjRND_SHADOW, mujoco.mjtRndFlag.mjRND_REFLECTION):
-                renderer.scene.flags[flag] = False
+            raise gl_error(name, e) from e
+        self._set_flags(renderer.scene)
         if self.kind == "depth":
             renderer.enable_depth_rendering()
         elif self.kind == "segmentation":
@@ -293,6 +294,14 @@ class BatchRenderer:
         self._renderer, self._model = renderer, model
         self._data = mujoco.MjData(model)
         self._camera = self._make_camera(model)
+
+    def _set_flags(self, scene: mujoco.MjvScene) -> None:
+        """The scene's shadows, reflections and skybox as asked (the model's own flags otherwise)."""
+        for flag, on in ((mujoco.mjtRndFlag.mjRND_SHADOW, self.shadows),
+                         (mujoco.mjtRndFlag.mjRND_REFLECTION, self.reflections),
+                         (mujoco.mjtRndFlag.mjRND_SKYBOX, self.skybox)):
+            if not on:
+                scene.flags[flag] = False
 
     def _make_camera(self, model: mujoco.MjModel) -> mujoco.MjvCamera:
         camera = mujoco.MjvCamera()
@@ -330,6 +339,15 @@ class BatchRenderer:
             data.mocap_quat[:] = state.mocap_quat[j]
         mujoco.mj_forward(model, data)
         return model
+
+
+def gl_error(name: str, e: BaseException) -> GLUnavailableError:
+    """What to raise when MuJoCo could not make an OpenGL context on platform ``name``."""
+    return GLUnavailableError(
+        f"MuJoCo could not make an OpenGL context with MUJOCO_GL={name!r}: {type(e).__name__}: {e}."
+        f" It needs {GL_INSTALL.get(name, 'a working OpenGL')}; MUJOCO_GL=osmesa needs"
+        f" {GL_INSTALL['osmesa']}"
+    )
 
 
 def tile(frames: np.ndarray) -> np.ndarray:

@@ -256,6 +256,11 @@ class MjVecEnv(EnvAttributes, CheckedCalls, VectorEnv):
                 "`rollout()` runs T steps without autoreset, as autoreset_mode='disabled' does: make the env with"
                 f" autoreset_mode='disabled' (this one is {self.autoreset_mode.name})"
             )
+        if getattr(self._observed, "cameras", False) or getattr(self._observed, "rays", False):
+            raise ValueError(
+                "`rollout()` evaluates recorded physics states, and camera and ray observations are drawn or"
+                " cast in each env's current scene: use `step()` with `observations=` holding cameras or rays"
+            )
         if state is None:
             self._check_step()
         elif self._needs_reset:

@@ -75,3 +75,19 @@ def test_bench_unknown_contender_is_a_usage_error(capsys):
         main(["bench", "--contenders", "mjvec,envpol"])
     assert exit_info.value.code == 2
     assert "did you mean 'envpool'" in capsys.readouterr().err
+
+
+def test_bench_observations_writes_camera_and_ray_rows_against_bare_loops(gl, tmp_path, capsys):
+    path = tmp_path / "obs.json"
+    argv = ["bench", "--observations", "--quick", "--num-envs", "4", "--steps", "2", "--rounds", "1",
+            "--width", "16", "--height", "16", "--json", str(path)]
+    assert main(argv) == 0
+    assert "camera-bare" in capsys.readouterr().out
+    report = json.loads(path.read_text())
+    rows = {r["row"]: r for r in report["results"]}
+    assert set(rows) == {"camera", "camera-bare", "rays", "rays-bare"}
+    for r in rows.values():
+        assert r["num_envs"] == 4 and r["frames_per_s"] > 0
+        # the bare loops' frames and rays are mjvec's, pixel for pixel and ray for ray
+        assert r["bare_observes_the_same"] is True
+    assert rows["camera-bare"]["vs_bare"] == 1.0

@@ -231,6 +231,8 @@ class CpuSimulation(RolloutRecording):
             def models(j: int) -> mujoco.MjModel:
                 return caller[ids[j]]
 
+        elif caller is None and self._randomization is None:
+            models = None  # every env runs on `model` itself: nothing per env to write
         else:
             # 4 us per env: the batch writes env i's parameters (randomize=) into one copy
             scratch = copy.copy(caller if caller is not None else model)

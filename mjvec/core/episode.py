@@ -170,13 +170,22 @@ def _check_reset_obs(ops, ep: Episodes, obs, last, mask, bad_obs=False) -> tuple
     return ep, ops.where(bad, last, obs), bad
 
 
+def _observe(ops, task, data, last, fresh):
+    """The task's observation. A task that stacks frames (``stack_observation``: camera
+    observations with ``stack=k``) puts them onto ``last``'s, and the envs in ``fresh`` (new
+    episodes; None: none) start with their first frame repeated."""
+    obs = ops.own(task.observe(ops.xp, data))
+    stack = getattr(task, "stack_observation", None)
+    return obs if stack is None else stack(ops, obs, last, fresh)
+
+
 def reset(ops, rules: Rules, ep: Episodes, sim, mask, draw, states=None) -> tuple[Episodes, ResetOut]:
     """Reset the envs in ``mask`` (their streams already seeded); the others keep their
     state and last observation. ``draw``: the envs that get new model parameters, or None;
     ``states``: the physics states to start from instead of the task's reset states."""
     ep, exhausted = _reset_simulations(ops, rules, ep, sim, mask, draw, states)
     task, xp = rules.task, ops.xp
-    obs = ops.where(mask, ops.own(task.observe(xp, sim.data)), ep.last_obs)
+    obs = ops.where(mask, _observe(ops, task, sim.data, ep.last_obs, ops.everyone), ep.last_obs)
     ep, obs, bad = _check_reset_obs(ops, ep, obs, ep.last_obs, mask)
     info: dict = {}
     _merge(ops, info, task.reset_info(xp, sim.data), mask)
@@ -198,7 +207,7 @@ def step(ops, rules: Rules, ep: Episodes, sim, action) -> tuple[Episodes, StepOu
         ep, exhausted = _reset_simulations(ops, rules, ep, sim, resetting, resetting if redraw else None)
 
     data = sim.data
-    obs = ops.own(task.observe(xp, data))
+    obs = _observe(ops, task, data, ep.last_obs, resetting)
     reward, terminated, step_info = task.evaluate(xp, data, action, before)
     reward = ops.values(reward, float, "reward")
     terminated = ops.values(terminated, bool, "terminated")
@@ -243,7 +252,7 @@ def step(ops, rules: Rules, ep: Episodes, sim, action) -> tuple[Episodes, StepOu
                 _merge(ops, final_info, {"diverged": diverged}, diverged)
             final = (obs, done, final_info)
             ep, exhausted = _reset_simulations(ops, rules, ep, sim, done, done if redraw else None)
-            fresh = ops.own(task.observe(xp, sim.data))
+            fresh = _observe(ops, task, sim.data, obs, ops.everyone)
             # a non-finite reset observation gives way to the terminal one (finite by now)
             ep, fresh, bad_reset = _check_reset_obs(ops, ep, fresh, obs, done)
             obs = ops.where(done, fresh, obs)

@@ -293,12 +293,21 @@ def arg_parser(add_help: bool = True) -> argparse.ArgumentParser:
     p.add_argument("--backend", choices=("cpu", "mjx"), default="cpu",
                    help="cpu (default): mjvec against its CPU peers; mjx: the MJX backend against a bare"
                    " jit(vmap(mjx.step)) scan on JAX's default device, compile time apart (see mjvec/tools/bench_mjx.py)")
+    p.add_argument("--observations", action="store_true",
+                   help="frames/s of camera (rgb) and ray (32x32) observations against bare tiled-render and"
+                   " Batch.ray loops, Hopper-v5 (default N=16; see mjvec/tools/bench_obs.py)")
+    p.add_argument("--width", type=int, default=84, help="--observations: camera frame width (default 84)")
+    p.add_argument("--height", type=int, default=84, help="--observations: camera frame height (default 84)")
     p.add_argument("--jax-cache", action="store_true",
                    help="--backend mjx: keep JAX's persistent compilation cache on (compile times then not cold)")
     return p
 
 
 def run(args: argparse.Namespace) -> int:
+    if getattr(args, "observations", False):
+        from mjvec.tools.bench_obs import run_obs
+
+        return run_obs(args)
     if getattr(args, "backend", "cpu") == "mjx":
         from mjvec.tools.bench_mjx import run_mjx
 
