@@ -71,6 +71,12 @@ def test_images_larger_than_the_memory_are_refused_with_the_estimate():
         mjvec.make("Hopper-v5", 4, observations={"pixels": mjvec.Camera(width=50_000, height=50_000)})
 
 
+def test_stacked_frames_count_in_the_memory_estimate():
+    # 4000 x 4000 rgb is 45.8 MiB a frame, within this machine's memory for 4 envs; 200 stacked frames are not
+    with pytest.raises(ValueError, match=r"'pixels' 4000x4000 rgb x 200 frames: 9,155.3 MiB"):
+        mjvec.make("Hopper-v5", 4, observations={"pixels": mjvec.Camera(width=4000, height=4000, stack=200)})
+
+
 def test_ray_patterns_larger_than_the_memory_are_refused_with_the_estimate():
     with pytest.raises(ValueError, match=r"`shape`=\(1000000, 1000000\) asks for 1,000,000,000,000 rays, which need at least"
                        r" [\d,.]+ GiB"):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import mujoco
 import numpy as np
 import pytest
@@ -46,24 +48,39 @@ def _task():
 
 
 def _alone(model, state):
-    """The frame one mujoco.Renderer (default scene flags: shadows, reflections) draws of ``model`` at ``state``."""
+    """The frame one mujoco.Renderer draws of ``model`` at ``state`` with an observation camera's scene
+    (no shadows, reflections, skybox or multisampling)."""
+    model = copy.copy(model)
+    model.vis.quality.offsamples = 0
     data = mujoco.MjData(model)
     mujoco.mj_setState(model, data, state, mujoco.mjtState.mjSTATE_INTEGRATION)
     mujoco.mj_forward(model, data)
     with mujoco.Renderer(model, H, W) as renderer:
         renderer.update_scene(data, camera="eye")
+        for flag in (mujoco.mjtRndFlag.mjRND_SHADOW, mujoco.mjtRndFlag.mjRND_REFLECTION, mujoco.mjtRndFlag.mjRND_SKYBOX):
+            renderer.scene.flags[flag] = 0
         return renderer.render()
+
+
+def _same_frame(got, want, tile):
+    """Equal pixel for pixel at the tiled framebuffer's origin (tile 0); elsewhere the rasterizer's
+    rounding at another window position moves a few edge pixels by a few levels."""
+    if tile == 0:
+        np.testing.assert_array_equal(got, want)
+        return
+    assert np.abs(got.astype(int) - want).max() <= 8
+    assert (got != want).any(-1).mean() < 0.01
 
 
 def test_each_env_is_drawn_with_its_own_colours_lights_camera_and_texture(gl):
     n = 6
-    env = mjvec.make(_task(), n, randomize=VISUAL, observations={"rgb": mjvec.Camera("eye", W, H, shadows=True)})
+    env = mjvec.make(_task(), n, randomize=VISUAL, observations={"rgb": mjvec.Camera("eye", W, H)})
     env.reset(seed=0)
     state = np.tile(env.get_state()[:1], (n, 1))  # every env in one state
     obs, _ = env.reset(seed=0, options={"state": state})
     models = [env.get_model(i) for i in range(n)]
     for i, model in enumerate(models):
-        np.testing.assert_array_equal(obs["rgb"][i], _alone(model, state[i]))  # a lone renderer, pixel for pixel
+        _same_frame(obs["rgb"][i], _alone(model, state[i]), i)  # a lone renderer of env i's model
         assert np.isclose(np.linalg.norm(model.cam_quat[0]), 1.0)  # jittered, still a rotation
     for i in range(n):
         for j in range(i):
@@ -80,14 +97,14 @@ def test_each_env_is_drawn_with_its_own_colours_lights_camera_and_texture(gl):
 def test_a_texture_choice_alone_changes_the_frame(gl):
     n = 8
     env = mjvec.make(_task(), n, randomize={"mat_texid": mjvec.Choice(["grid", "fade"], names=["floor_mat"])},
-                     observations={"rgb": mjvec.Camera("eye", W, H, shadows=True)})
+                     observations={"rgb": mjvec.Camera("eye", W, H)})
     env.reset(seed=0)
     state = np.tile(env.get_state()[:1], (n, 1))
     obs, _ = env.reset(seed=0, options={"state": state})
     tex = np.array([env.get_model(i).mat_texid[0, 1] for i in range(n)])
     first, other = np.flatnonzero(tex == tex[0]), np.flatnonzero(tex != tex[0])
     assert len(first) > 1 and len(other) > 0
-    np.testing.assert_array_equal(obs["rgb"][first[1]], obs["rgb"][first[0]])  # same texture, same frame
+    _same_frame(obs["rgb"][first[1]], obs["rgb"][first[0]], tile=1)  # same texture, same frame (other tiles)
     assert not np.array_equal(obs["rgb"][other[0]], obs["rgb"][first[0]])
     env.close()
 

@@ -61,7 +61,7 @@ def check_memory(task: Any, num_envs: int, backend: Any, single_observation_spac
 _PIXEL_BYTES = {"rgb": 3, "depth": 4, "segmentation": 4}
 
 
-def check_observation_memory(sources: dict, num_envs: int) -> None:
+def check_observation_memory(sources, num_envs: int) -> None:
     """Refuse cameras (and rays) whose batched observations exceed the memory left, before any space is built.
 
     A Gymnasium Box allocates its bounds at its full shape, so a huge image would be
@@ -69,10 +69,14 @@ def check_observation_memory(sources: dict, num_envs: int) -> None:
     counts: the bounds, the last and the returned observation, per env.
     """
     parts, per_env = [], 0
+    if not isinstance(sources, dict):  # one source: the observation itself
+        sources = {"observation": sources}
     for key, source in sources.items():
         if hasattr(source, "kind") and hasattr(source, "width"):  # mjvec.Camera
-            nbytes = source.width * source.height * _PIXEL_BYTES[source.kind]
-            parts.append(f"{key!r} {source.width}x{source.height} {source.kind}: {nbytes / 2**20:,.1f} MiB")
+            frames = getattr(source, "stack", None) or 1  # stack=k keeps k frames in each observation
+            nbytes = source.width * source.height * _PIXEL_BYTES[source.kind] * frames
+            stacked = f" x {frames} frames" if frames > 1 else ""
+            parts.append(f"{key!r} {source.width}x{source.height} {source.kind}{stacked}: {nbytes / 2**20:,.1f} MiB")
         elif hasattr(source, "num_rays"):  # mjvec.Rays: float32 distances, int32 geom ids
             nbytes = source.num_rays * 8
             parts.append(f"{key!r} {source.num_rays:,} rays: {nbytes / 2**20:,.1f} MiB")
