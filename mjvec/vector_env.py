@@ -127,7 +127,7 @@ class MjVecEnv(EnvAttributes, CheckedCalls, VectorEnv):
         )
         self.autoreset_mode = as_autoreset_mode(autoreset_mode)
         self.task = task
-        self.max_episode_steps = max_episode_steps
+        self._max_episode_steps = max_episode_steps
         self.render_mode = render_mode
         self.metadata = {
             "autoreset_mode": self.autoreset_mode,
@@ -206,6 +206,18 @@ class MjVecEnv(EnvAttributes, CheckedCalls, VectorEnv):
             self._interrupted("step", e)
             raise
         return obs, reward, terminated, truncated, info
+
+    @property
+    def max_episode_steps(self) -> int | None:
+        """The steps after which an episode is truncated (None: never), fixed when the env is made."""
+        return self._max_episode_steps
+
+    @max_episode_steps.setter
+    def max_episode_steps(self, value) -> None:
+        raise AttributeError(
+            "`max_episode_steps` is fixed when the env is made (the episode rules, and on MJX the compiled step,"
+            f" hold it): make a new env with mjvec.make(..., max_episode_steps={value!r})"
+        )
 
     @property
     def state_size(self) -> int:

@@ -46,6 +46,9 @@ def test_make_vec_registration_and_kwargs():
     env.close()
     env = gym.make_vec("mjvec/HalfCheetah-v5", num_envs=2)
     assert env.max_episode_steps == 1000
+    with pytest.raises(AttributeError, match=r"fixed when the env is made.*max_episode_steps=50"):
+        env.max_episode_steps = 50  # would otherwise be silently ignored by the episode rules
+    assert env.max_episode_steps == 1000
     env.close()
 
 
