@@ -11,9 +11,11 @@ from typing import Any
 from mjvec.backends.base import Backend
 from mjvec.validation import did_you_mean
 
-__all__ = ["Backend", "make_backend", "BACKENDS", "ARRAY_TYPES"]
+__all__ = ["Backend", "make_backend", "BACKENDS", "ARRAY_TYPES", "MJX_IMPLS"]
 
 BACKENDS = ("cpu", "mjx")
+#: MJX's implementations (``impl=``; None picks warp on one CUDA device where it loads, else jax)
+MJX_IMPLS = ("warp", "jax")
 #: what ``array_type`` each backend can hand out
 ARRAY_TYPES = {"cpu": ("numpy", "torch"), "mjx": ("numpy", "jax", "torch")}
 # the options only one backend has, and why the other cannot honour them
@@ -25,6 +27,8 @@ _ONLY = {
         " with `randomize=`, or use backend='cpu'",
     ),
     "devices": ("mjx", "`devices` picks the JAX devices of backend='mjx'; the CPU backend's threads are set by `nthread`"),
+    "impl": ("mjx", "`impl` picks MJX's implementation ('warp' or 'jax') of backend='mjx'; the CPU backend runs MuJoCo"
+             " itself"),
     "rays": ("cpu", "ray sensors (`mjvec.Rays` in `observations=`) are cast with mujoco.batch on the CPU backend"),
     "cameras": (
         "cpu",
@@ -54,6 +58,12 @@ def check_backend_options(name: Any, array_type: Any, **options: Any) -> str:
             f"`array_type` must be one of {allowed} with backend={name!r}, got {array_type!r}"
             f"{did_you_mean(array_type, every)}"
         )
+    impl = options.get("impl")
+    if impl is not None and name == "mjx":
+        if not isinstance(impl, str):
+            raise TypeError(f"`impl` must be None, 'warp' or 'jax', got {type(impl).__name__}")
+        if impl not in MJX_IMPLS:
+            raise ValueError(f"`impl` must be None, 'warp' or 'jax', got {impl!r}{did_you_mean(impl, MJX_IMPLS)}")
     for option, value in options.items():
         only, why = _ONLY[option]
         if value is not None and name != only:
@@ -63,13 +73,14 @@ def check_backend_options(name: Any, array_type: Any, **options: Any) -> str:
 
 def make_backend(name: str, rules, num_envs: int, observation_space, *, array_type: str = "numpy",
                  nthread: int | None = None, variants=None, devices=None, actions=None,
-                 obs_dtypes=None, cameras=None, rays=None) -> Backend:
+                 obs_dtypes=None, cameras=None, rays=None, impl=None) -> Backend:
     """The backend called ``name`` for ``num_envs`` envs under the episode ``rules``.
 
     ``observation_space`` is the task's (batched); ``obs_dtypes``, the dtypes the caller
     gets (a tree shaped as the observation, ``outputs.obs_dtypes``), or None for the task's.
     """
-    check_backend_options(name, array_type, nthread=nthread, variants=variants, devices=devices, cameras=cameras, rays=rays)
+    check_backend_options(name, array_type, nthread=nthread, variants=variants, devices=devices, cameras=cameras, rays=rays,
+                          impl=impl)
     if name == "cpu":
         from mjvec.backends.cpu import CpuBackend
 
@@ -83,4 +94,4 @@ def make_backend(name: str, rules, num_envs: int, observation_space, *, array_ty
             " (or jax[cuda12] for NVIDIA GPUs, see docs/mjx.md)"
         ) from e
     return MjxBackend(rules, num_envs, observation_space, array_type=array_type, actions=actions, devices=devices,
-                      obs_dtypes=obs_dtypes)
+                      obs_dtypes=obs_dtypes, impl=impl)

@@ -17,8 +17,10 @@ turned off, on disk (``MJVEC_JAX_CACHE``; see docs/mjx.md).
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import importlib.metadata
+import io
 import inspect
 from typing import Any
 
@@ -31,6 +33,7 @@ from mjvec import validation
 from mjvec.backends.mjx.devices import env_sharding, warn_cpu_lapack
 from mjvec.backends.mjx.engine import has_field, mjx
 from mjvec.backends.mjx.functional import FunctionalEnv
+from mjvec.backends.mjx.impls import batch_data, make_template, resolve_impl
 from mjvec.backends.mjx.program import (
     MjxState,
     Program,
@@ -73,12 +76,13 @@ def _registered_name(task) -> str | None:
     return next((entry.name for entry in TASKS if entry.task == path), None)
 
 
-def _unsupported(task, feature: str, why: str) -> UnsupportedFeatureError:
+def _unsupported(task, feature: str, why: str, impl: str = "jax") -> UnsupportedFeatureError:
     name = type(task).__name__
     version = importlib.metadata.version("mujoco-mjx")
     message = (
-        f"{name} cannot run on the MJX backend: its model uses {feature}, which MuJoCo MJX {version}"
-        f" does not implement ({why}). mjvec does not change a model's physics behind your back."
+        f"{name} cannot run on the MJX backend with impl={impl!r}: its model uses {feature}, which MuJoCo MJX"
+        f" {version} ({'MuJoCo Warp' if impl == 'warp' else 'its JAX implementation'}) does not implement ({why})."
+        " mjvec does not change a model's physics behind your back."
     )
     if "mjtSolver" in feature and "solver" in inspect.signature(type(task)).parameters:
         env_id = _registered_name(task) or name
@@ -91,16 +95,28 @@ def _unsupported(task, feature: str, why: str) -> UnsupportedFeatureError:
     return UnsupportedFeatureError(message, feature)
 
 
-def put_model(task) -> Any:
-    """The task's model as an ``mjx.Model``, or ``UnsupportedFeatureError``."""
+def put_model(task, impl: str = "jax") -> Any:
+    """The task's model as an ``mjx.Model`` of implementation ``impl``, or ``UnsupportedFeatureError``."""
     model = task.model
-    if model.opt.noslip_iterations > 0:  # MJX would silently skip the noslip solver
-        raise _unsupported(task, "the noslip solver (opt.noslip_iterations > 0)", "MJX has no noslip solver")
+    if impl == "jax" and model.opt.noslip_iterations > 0:  # MJX-JAX would silently skip the noslip solver
+        raise _unsupported(task, "the noslip solver (opt.noslip_iterations > 0)", "MJX has no noslip solver",
+                           impl)
     try:
-        return mjx.put_model(model, impl="jax")
+        with contextlib.redirect_stdout(io.StringIO()):  # MuJoCo Warp's kernel-load log
+            return mjx.put_model(model, impl=impl)
     except NotImplementedError as e:
-        raise _unsupported(task, str(e), "mujoco.mjx.put_model raised NotImplementedError") from e
+        raise _unsupported(task, _feature(str(e)), "mujoco.mjx.put_model raised NotImplementedError", impl) from e
 
+
+# MuJoCo Warp names an unsupported enum value as "mjSOL_PGS is unsupported.", MJX-JAX as
+# "mjtSolver.mjSOL_PGS": one spelling for both
+_ENUMS = {"mjSOL_": "mjtSolver", "mjINT_": "mjtIntegrator", "mjCONE_": "mjtCone", "mjJAC_": "mjtJacobian"}
+
+
+def _feature(message: str) -> str:
+    name = message.removesuffix(" is unsupported.")
+    enum = next((e for prefix, e in _ENUMS.items() if name.startswith(prefix)), None)
+    return f"{enum}.{name}" if enum is not None and name.isidentifier() else message
 
 
 def _host(x: np.ndarray) -> np.ndarray:
@@ -147,7 +163,7 @@ class MjxBackend:
     """
 
     def __init__(self, rules: Rules, num_envs: int, observation_space, *, array_type: str = "numpy",
-                 actions=None, devices: Any = None, obs_dtypes: Any = None):
+                 actions=None, devices: Any = None, obs_dtypes: Any = None, impl: str | None = None):
         task = rules.task
         self.rules = rules
         self.task = task
@@ -155,8 +171,19 @@ class MjxBackend:
         self.array_type = array_type
         self._torch = TorchArrays() if array_type == "torch" else None
         self._device_out = array_type in ("jax", "torch")  # outputs stay on the device
-        self.model = put_model(task)
-        self._template = mjx.make_data(self.model)  # the state mj_resetData makes
+        # several local devices (GPUs), or those in `devices`: the env axis is split over them,
+        # the model replicated
+        sharding = env_sharding(n, devices)
+        count = 1 if sharding is None else sharding.mesh.size
+        if self._torch is not None and count > 1:
+            raise ValueError(
+                f"array_type='torch' needs the envs on one device (a tensor is one buffer), got {count} devices:"
+                " pass `devices=1`, or use array_type='jax' (sharded arrays)"
+            )
+        self.impl = resolve_impl(impl, count)
+        self.model = put_model(task, self.impl)
+        # the state mj_resetData makes; Warp's sized for the batch (its shared contact list)
+        self._template = make_template(task.model, self.model, self.impl, n)
         missing = [f for f in task.fields if not has_field(self._template, f)]
         if missing:
             raise ValueError(f"{type(task).__name__} reads fields that mjx.Data does not have: {missing}")
@@ -165,7 +192,8 @@ class MjxBackend:
         if missing:
             raise ValueError(f"`actions` drive fields that mjx.Data does not have: {missing}")
         randomization = self.randomization = rules.randomization
-        derived = () if randomization is None else check_randomization(randomization, self.model, task.model)
+        derived = () if randomization is None else check_randomization(
+            randomization, self.model, task.model, self.impl)
         self._derived = derived
         self._make_programs()
         self._seeding = Seeding(n, None if randomization is None else randomization.resample)
@@ -173,29 +201,23 @@ class MjxBackend:
         self._obs_dtypes = outputs.obs_dtypes(observation_space) if obs_dtypes is None else obs_dtypes
         self._observation_space = observation_space
         self._state = self.initial_state()
-        # several local devices (GPUs), or those in `devices`: the env axis is split over them,
-        # the model replicated
-        self.sharding = env_sharding(n, devices)
-        warn_cpu_lapack(task, n if self.sharding is None else n // self.sharding.mesh.size)
+        self.sharding = sharding
+        if self.impl == "jax":
+            warn_cpu_lapack(task, n // count)
         if self.sharding is not None:
             replicated = jax.sharding.NamedSharding(self.sharding.mesh, jax.sharding.PartitionSpec())
             self.model, self._template = jax.device_put((self.model, self._template), replicated)
             self._state = jax.device_put(self._state, self.sharding)
         self.state_size = sum(size for _, size in self._program.state_layout)
-        count = 1 if self.sharding is None else self.sharding.mesh.size
-        if self._torch is not None and count > 1:
-            raise ValueError(
-                f"array_type='torch' needs the envs on one device (a tensor is one buffer), got {count} devices:"
-                " pass `devices=1`, or use array_type='jax' (sharded arrays)"
-            )
-        self.description = {"backend": "mjx", "impl": "jax", "devices": count}
+        self.description = {"backend": "mjx", "impl": self.impl, "devices": count}
 
     def initial_state(self) -> MjxState:
         """The state before any reset: ``mj_resetData``'s data in every env, nominal parameters."""
         n, randomization = self.num_envs, self.randomization
         zeros = outputs.zeros_of(self._observation_space)
         state = MjxState(
-            data=jax.tree.map(lambda x: jnp.array(jnp.broadcast_to(x, (n, *x.shape))), self._template),
+            # copied: the state is donated to each step, the template is not (Warp's shared buffers)
+            data=jax.tree.map(jnp.array, batch_data(self._template, n)),
             params={} if randomization is None else nominal_params(self.model, randomization, self._derived, n),
             episodes=Episodes(
                 elapsed=jnp.zeros(n, dtype=jnp.int32),
@@ -215,9 +237,10 @@ class MjxBackend:
     def _make_programs(self) -> None:
         """The step and reset programs, keyed by the task's fingerprint (its attributes' values)."""
         rules, n, actions, derived = self.rules, self.num_envs, self.actions, self._derived
-        self._program = Program(rules, n, actions, derived)
+        self._program = Program(rules, n, actions, derived, self.impl)
         # resets do not depend on the episode rules: one compiled reset for every mode
-        self._reset_program = Program(rules._replace(mode=None, max_episode_steps=None), n, actions, derived)
+        self._reset_program = Program(rules._replace(mode=None, max_episode_steps=None), n, actions, derived,
+                                      self.impl)
 
     # -- what MjVecEnv calls --------------------------------------------------------
     def check_actions(self, actions: Any):

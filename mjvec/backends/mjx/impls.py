@@ -1,0 +1,130 @@
+"""MJX's two implementations, ``impl="jax"`` and ``impl="warp"``, as the backend uses them.
+
+``impl="warp"`` is MuJoCo Warp's kernels called through JAX's FFI (``mujoco.mjx.warp``,
+the ``warp-lang`` package): under ``jit`` and ``vmap`` as ``impl="jax"``, but its
+``mjx.Data`` holds buffers shared by all the worlds of a batch (the contact and
+constraint lists, sized for every world together: ``naconmax``), which are not given a
+batch axis. So a batch of Warp data is made the way MJX intends, by ``vmap`` over the
+template (``DataWarp`` is registered with JAX's batching and keeps those fields
+unbatched), never by broadcasting every leaf; and two batches are merged field by
+field, the shared buffers kept (``mjx.Data.where``'s rule, for a per-env mask).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import mujoco
+
+from mjvec.backends.mjx.engine import mjx
+from mjvec.backends.mjx.ops import where
+
+__all__ = [
+    "warp_unavailable", "resolve_impl", "make_template", "batch_data", "select_data",
+    "with_rne_postconstraint", "batchable_model_field",
+]
+
+def warp_unavailable() -> str | None:
+    """Why MJX's Warp implementation cannot load here, or None when it can."""
+    import mujoco.mjx.warp as mjxw
+
+    if not mjxw.WARP_INSTALLED:
+        return "warp-lang is not installed: pip install 'mjvec[warp]' (mujoco-mjx[warp], warp-lang 1.18)"
+    try:
+        import warp
+
+        warp.config.quiet = os.environ.get("MJVEC_WARP_VERBOSE", "") == ""  # its kernel-load log, per kernel
+        with contextlib.redirect_stdout(io.StringIO()):
+            warp.init()
+    except Exception as e:  # a driver or library that does not load: say which
+        return f"warp-lang does not initialize here: {type(e).__name__}: {e}"
+    return None
+
+
+def _cuda_default() -> bool:
+    return jax.default_backend() == "gpu" and any(d.platform == "gpu" for d in jax.local_devices())
+
+
+def resolve_impl(impl: str | None, device_count: int) -> str:
+    """The implementation to run: ``impl``, or the default (Warp on one CUDA device where it loads, else JAX).
+
+    Raises ``ValueError``/``ImportError`` for a Warp that cannot run here, before anything is compiled.
+    """
+    if impl is None:
+        if _cuda_default() and device_count == 1 and warp_unavailable() is None:
+            return "warp"
+        return "jax"
+    if impl == "warp":
+        if device_count > 1:
+            raise ValueError(
+                f"impl='warp' runs the batch on one device (MuJoCo Warp's contact and constraint buffers are shared"
+                f" by all the worlds of a batch and cannot be split), got {device_count} devices: pass `devices=1`,"
+                " or use impl='jax' to split the env axis over several devices"
+            )
+        reason = warp_unavailable()
+        if reason is not None:
+            raise ImportError(f"impl='warp' cannot run: {reason}")
+        if jax.default_backend() not in ("gpu", "cpu") or (jax.default_backend() == "gpu" and not _cuda_default()):
+            raise ValueError(f"impl='warp' needs a CUDA GPU or JAX's CPU, JAX's default backend is {jax.default_backend()!r}")
+    return impl
+
+
+def make_template(mj_model: mujoco.MjModel, model, impl: str, num_envs: int):
+    """The ``mjx.Data`` that ``mj_resetData`` makes, for one env of a batch of ``num_envs``.
+
+    Warp's contact list is shared by the batch: it is sized ``num_envs`` times MuJoCo
+    Warp's own per-world default (``naconmax``); ``njmax`` is per world.
+    """
+    if impl == "jax":
+        return mjx.make_data(model)
+    one = mjx.make_data(mj_model, impl="warp")  # nworld=1: MuJoCo Warp's per-world default sizes
+    per_world = int(one._impl.naconmax)
+    return mjx.make_data(mj_model, impl="warp", naconmax=per_world * num_envs, njmax=int(one._impl.njmax))
+
+
+def batch_data(template, num_envs: int):
+    """``num_envs`` copies of ``template`` as one batched ``mjx.Data`` (Warp's shared buffers unbatched)."""
+    return jax.vmap(lambda _: template)(jnp.zeros(num_envs))
+
+
+def _shared_fields(data) -> tuple[str, ...]:
+    if data.impl != mjx.Impl.WARP:
+        return ()
+    from mujoco.mjx.warp import types as warp_types
+
+    return tuple(sorted(warp_types.DATA_NON_VMAP & set(type(data._impl).__dataclass_fields__)))
+
+
+def select_data(mask, new, old):
+    """Per env: ``new`` where ``mask``, else ``old``; Warp's shared buffers are ``old``'s (``mjx.Data.where``)."""
+    shared = _shared_fields(old)
+    if not shared:
+        return where(mask, new, old)
+    kept = {k: getattr(old._impl, k) for k in shared}
+    blank = dict.fromkeys(shared)
+
+    def strip(d):
+        return d.replace(_impl=d._impl.replace(**blank))
+
+    merged = where(mask, strip(new), strip(old))
+    return merged.replace(_impl=merged._impl.replace(**kept))
+
+
+def with_rne_postconstraint(model):
+    """``model`` whose ``mjx.forward`` also computes ``cacc``, ``cfrc_int``, ``cfrc_ext`` (Warp's option)."""
+    opt = model.opt
+    return model.replace(opt=opt.replace(_impl=opt._impl.replace(run_rne_postconstraint=True)))
+
+
+def batchable_model_field(name: str) -> bool:
+    """Whether MuJoCo Warp reads ``name`` (``"opt.<name>"`` for options) per world, so it can vary per env."""
+    from mujoco.mjx.warp import types as warp_types
+
+    if name.startswith("opt."):
+        return bool(warp_types._BATCH_DIM["Option"].get(name[4:], False))
+    return bool(warp_types._BATCH_DIM["Model"].get(name, False))
