@@ -254,6 +254,20 @@ def test_bad_backend_options_raise_clear_errors():
         mjvec.make(IP, 2, backend="mjx", nthread=2)
     with pytest.raises(ValueError, match="did you mean 'mjx'"):
         mjvec.make(IP, 2, backend="mjxx")
+    with pytest.raises(ValueError, match="`impl` must be None, 'warp' or 'jax', got 'wrap'.*did you mean 'warp'"):
+        mjvec.make(IP, 2, backend="mjx", impl="wrap")
+    with pytest.raises(TypeError, match="`impl` must be None, 'warp' or 'jax', got int"):
+        mjvec.make(IP, 2, backend="mjx", impl=1)
+    with pytest.raises(ValueError, match="`impl` picks MJX's implementation.*got impl='jax' with backend='cpu'"):
+        mjvec.make(IP, 2, impl="jax")
+
+
+def test_default_impl_is_jax_without_a_cuda_device(ip_env):
+    # warp is the default only on one CUDA device where warp-lang loads (docs/mjx.md)
+    if jax.default_backend() == "gpu":
+        pytest.skip("JAX runs on a GPU here: the default is warp where it loads")
+    assert ip_env.impl == "jax" and "impl='jax'" in repr(ip_env)
+    assert mjvec.make(IP, 2).impl is None  # the CPU backend runs MuJoCo itself
 
 
 def test_a_batch_that_can_deadlock_jaxlibs_cpu_lapack_is_warned_of():
