@@ -293,6 +293,9 @@ def arg_parser(add_help: bool = True) -> argparse.ArgumentParser:
     p.add_argument("--backend", choices=("cpu", "mjx"), default="cpu",
                    help="cpu (default): mjvec against its CPU peers; mjx: the MJX backend against a bare"
                    " jit(vmap(mjx.step)) scan on JAX's default device, compile time apart (see mjvec/tools/bench_mjx.py)")
+    p.add_argument("--impl", dest="impls", type=_list(str),
+                   help="--backend mjx: MJX implementations to measure, comma-separated (warp,jax; default: the one"
+                   " mjvec.make picks), each against a bare scan of the same impl")
     p.add_argument("--jax-cache", action="store_true",
                    help="--backend mjx: keep JAX's persistent compilation cache on (compile times then not cold)")
     return p

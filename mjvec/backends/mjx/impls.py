@@ -50,11 +50,20 @@ def _cuda_default() -> bool:
     return jax.default_backend() == "gpu" and any(d.platform == "gpu" for d in jax.local_devices())
 
 
+#: sets the default implementation of a process (``impl=None``), as MJX's own ``MJX_GPU_DEFAULT_WARP``
+DEFAULT_ENV = "MJVEC_MJX_IMPL"
+
+
 def resolve_impl(impl: str | None, device_count: int) -> str:
-    """The implementation to run: ``impl``, or the default (Warp on one CUDA device where it loads, else JAX).
+    """The implementation to run: ``impl``, or the default: ``$MJVEC_MJX_IMPL`` if set, else
+    Warp on one CUDA device where it loads, else JAX.
 
     Raises ``ValueError``/``ImportError`` for a Warp that cannot run here, before anything is compiled.
     """
+    if impl is None and os.environ.get(DEFAULT_ENV):
+        impl = os.environ[DEFAULT_ENV]
+        if impl not in ("warp", "jax"):
+            raise ValueError(f"${DEFAULT_ENV} must be 'warp' or 'jax' (or unset), got {impl!r}")
     if impl is None:
         if _cuda_default() and device_count == 1 and warp_unavailable() is None:
             return "warp"
