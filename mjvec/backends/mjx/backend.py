@@ -17,11 +17,7 @@ turned off, on disk (``MJVEC_JAX_CACHE``; see docs/mjx.md).
 
 from __future__ import annotations
 
-import contextlib
 import copy
-import importlib.metadata
-import io
-import inspect
 from typing import Any
 
 import jax
@@ -31,9 +27,9 @@ import numpy as np
 
 from mjvec import validation
 from mjvec.backends.mjx.devices import env_sharding, warn_cpu_lapack
-from mjvec.backends.mjx.engine import has_field, mjx
+from mjvec.backends.mjx.engine import has_field
 from mjvec.backends.mjx.functional import FunctionalEnv
-from mjvec.backends.mjx.impls import batch_data, make_template, resolve_impl
+from mjvec.backends.mjx.impls import UnsupportedFeatureError, batch_data, make_template, put_model, resolve_impl
 from mjvec.backends.mjx.program import (
     MjxState,
     Program,
@@ -50,7 +46,6 @@ from mjvec.core import outputs, rollout
 from mjvec.core.episode import Episodes, Rules, Seeding
 from mjvec.core.torch_arrays import TorchArrays
 from mjvec.core.tree import tree_map
-from mjvec.envs import TASKS
 from mjvec.render import RenderState
 
 __all__ = ["MjxBackend", "UnsupportedFeatureError", "put_model", "FAULT_KINDS"]
@@ -58,65 +53,6 @@ __all__ = ["MjxBackend", "UnsupportedFeatureError", "put_model", "FAULT_KINDS"]
 #: what the backend counts per env, as the CPU backend's diagnostics() kinds
 FAULT_KINDS = ("diverged", *BAD_KINDS, "nonfinite_observation", "nonfinite_reward", "nonfinite_reset_observation",
                "reset_sampling_exhausted")
-
-
-class UnsupportedFeatureError(NotImplementedError):
-    """The task's model uses a feature that MJX does not implement.
-
-    ``feature`` names it (e.g. ``"mjtSolver.mjSOL_PGS"``).
-    """
-
-    def __init__(self, message: str, feature: str):
-        super().__init__(message)
-        self.feature = feature
-
-
-def _registered_name(task) -> str | None:
-    path = f"{type(task).__module__}:{type(task).__qualname__}"
-    return next((entry.name for entry in TASKS if entry.task == path), None)
-
-
-def _unsupported(task, feature: str, why: str, impl: str = "jax") -> UnsupportedFeatureError:
-    name = type(task).__name__
-    version = importlib.metadata.version("mujoco-mjx")
-    message = (
-        f"{name} cannot run on the MJX backend with impl={impl!r}: its model uses {feature}, which MuJoCo MJX"
-        f" {version} ({'MuJoCo Warp' if impl == 'warp' else 'its JAX implementation'}) does not implement ({why})."
-        " mjvec does not change a model's physics behind your back."
-    )
-    if "mjtSolver" in feature and "solver" in inspect.signature(type(task)).parameters:
-        env_id = _registered_name(task) or name
-        message += (
-            f" {name} has an explicit MJX variant with a solver MJX implements:"
-            f" `mjvec.make({env_id!r}, num_envs, backend='mjx', solver='newton')` (docs/mjx.md)."
-        )
-    else:
-        message += " Run it with backend='cpu', or change the model yourself (e.g. its MJCF <option>)."
-    return UnsupportedFeatureError(message, feature)
-
-
-def put_model(task, impl: str = "jax") -> Any:
-    """The task's model as an ``mjx.Model`` of implementation ``impl``, or ``UnsupportedFeatureError``."""
-    model = task.model
-    if impl == "jax" and model.opt.noslip_iterations > 0:  # MJX-JAX would silently skip the noslip solver
-        raise _unsupported(task, "the noslip solver (opt.noslip_iterations > 0)", "MJX has no noslip solver",
-                           impl)
-    try:
-        with contextlib.redirect_stdout(io.StringIO()):  # MuJoCo Warp's kernel-load log
-            return mjx.put_model(model, impl=impl)
-    except NotImplementedError as e:
-        raise _unsupported(task, _feature(str(e)), "mujoco.mjx.put_model raised NotImplementedError", impl) from e
-
-
-# MuJoCo Warp names an unsupported enum value as "mjSOL_PGS is unsupported.", MJX-JAX as
-# "mjtSolver.mjSOL_PGS": one spelling for both
-_ENUMS = {"mjSOL_": "mjtSolver", "mjINT_": "mjtIntegrator", "mjCONE_": "mjtCone", "mjJAC_": "mjtJacobian"}
-
-
-def _feature(message: str) -> str:
-    name = message.removesuffix(" is unsupported.")
-    enum = next((e for prefix, e in _ENUMS.items() if name.startswith(prefix)), None)
-    return f"{enum}.{name}" if enum is not None and name.isidentifier() else message
 
 
 def _host(x: np.ndarray) -> np.ndarray:
@@ -202,6 +138,8 @@ class MjxBackend:
         self._observation_space = observation_space
         self._state = self.initial_state()
         self.sharding = sharding
+        # the device of a one-device batch (array_type="torch" has one): JAX's default, or the one in `devices`
+        self._device = jax.devices()[0] if sharding is None else sharding.mesh.devices.flat[0]
         if self.impl == "jax":
             warn_cpu_lapack(task, n // count)
         if self.sharding is not None:
@@ -247,7 +185,7 @@ class MjxBackend:
         """``actions`` checked as on the CPU; JAX arrays (and GPU tensors) by shape and dtype only (no sync)."""
         shape = (self.num_envs, *self.actions.space.shape)
         if self._torch is not None:
-            actions = self._torch.actions(actions, jax.dlpack.from_dlpack)
+            actions = self._torch_actions(actions)
         if isinstance(actions, jax.Array):
             if not jnp.issubdtype(actions.dtype, jnp.number) or jnp.issubdtype(actions.dtype, jnp.complexfloating):
                 raise TypeError(f"`actions` must have a real numeric dtype (float or int), got {actions.dtype}")
@@ -257,6 +195,15 @@ class MjxBackend:
         actions = validation.check_actions(actions, shape)
         self.actions.check(actions, jnp.result_type(float))  # the float type the jitted write computes in
         return actions
+
+    def _torch_actions(self, actions: Any) -> Any:
+        """A CUDA tensor taken by JAX through DLPack (no copy) when the envs are on a GPU, moved to
+        their GPU if it is on another; any other tensor read through the host (``TorchArrays.actions``)."""
+        device = self._device
+        if device.platform != "gpu" or not isinstance(actions, self._torch.torch.Tensor) or not actions.is_cuda:
+            return self._torch.actions(actions)
+        x = jax.dlpack.from_dlpack(actions.detach().contiguous())
+        return x if x.devices() == {device} else jax.device_put(x, device)
 
     def reset(self, mask: np.ndarray, seeds, states: np.ndarray | None = None) -> tuple[Any, dict]:
         """Reset the masked envs, env ``i`` reseeded with ``seeds[i]`` when not None.

@@ -13,6 +13,8 @@ field, the shared buffers kept (``mjx.Data.where``'s rule, for a per-env mask).
 from __future__ import annotations
 
 import contextlib
+import importlib.metadata
+import inspect
 import io
 import os
 from typing import Any
@@ -23,9 +25,10 @@ import mujoco
 
 from mjvec.backends.mjx.engine import mjx
 from mjvec.backends.mjx.ops import where
+from mjvec.envs import TASKS
 
 __all__ = [
-    "warp_unavailable", "resolve_impl", "make_template", "batch_data", "select_data",
+    "UnsupportedFeatureError", "put_model", "warp_unavailable", "resolve_impl", "make_template", "batch_data", "select_data",
     "with_rne_postconstraint", "batchable_model_field",
 ]
 
@@ -137,3 +140,63 @@ def batchable_model_field(name: str) -> bool:
     if name.startswith("opt."):
         return bool(warp_types._BATCH_DIM["Option"].get(name[4:], False))
     return bool(warp_types._BATCH_DIM["Model"].get(name, False))
+
+
+# -- the model, or the feature MJX lacks ------------------------------------------------
+class UnsupportedFeatureError(NotImplementedError):
+    """The task's model uses a feature that MJX does not implement.
+
+    ``feature`` names it (e.g. ``"mjtSolver.mjSOL_PGS"``).
+    """
+
+    def __init__(self, message: str, feature: str):
+        super().__init__(message)
+        self.feature = feature
+
+
+def _registered_name(task) -> str | None:
+    path = f"{type(task).__module__}:{type(task).__qualname__}"
+    return next((entry.name for entry in TASKS if entry.task == path), None)
+
+
+def _unsupported(task, feature: str, why: str, impl: str = "jax") -> UnsupportedFeatureError:
+    name = type(task).__name__
+    version = importlib.metadata.version("mujoco-mjx")
+    message = (
+        f"{name} cannot run on the MJX backend with impl={impl!r}: its model uses {feature}, which MuJoCo MJX"
+        f" {version} ({'MuJoCo Warp' if impl == 'warp' else 'its JAX implementation'}) does not implement ({why})."
+        " mjvec does not change a model's physics behind your back."
+    )
+    if "mjtSolver" in feature and "solver" in inspect.signature(type(task)).parameters:
+        env_id = _registered_name(task) or name
+        message += (
+            f" {name} has an explicit MJX variant with a solver MJX implements:"
+            f" `mjvec.make({env_id!r}, num_envs, backend='mjx', solver='newton')` (docs/mjx.md)."
+        )
+    else:
+        message += " Run it with backend='cpu', or change the model yourself (e.g. its MJCF <option>)."
+    return UnsupportedFeatureError(message, feature)
+
+
+def put_model(task, impl: str = "jax") -> Any:
+    """The task's model as an ``mjx.Model`` of implementation ``impl``, or ``UnsupportedFeatureError``."""
+    model = task.model
+    if impl == "jax" and model.opt.noslip_iterations > 0:  # MJX-JAX would silently skip the noslip solver
+        raise _unsupported(task, "the noslip solver (opt.noslip_iterations > 0)", "MJX has no noslip solver",
+                           impl)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):  # MuJoCo Warp's kernel-load log
+            return mjx.put_model(model, impl=impl)
+    except NotImplementedError as e:
+        raise _unsupported(task, _feature(str(e)), "mujoco.mjx.put_model raised NotImplementedError", impl) from e
+
+
+# MuJoCo Warp names an unsupported enum value as "mjSOL_PGS is unsupported.", MJX-JAX as
+# "mjtSolver.mjSOL_PGS": one spelling for both
+_ENUMS = {"mjSOL_": "mjtSolver", "mjINT_": "mjtIntegrator", "mjCONE_": "mjtCone", "mjJAC_": "mjtJacobian"}
+
+
+def _feature(message: str) -> str:
+    name = message.removesuffix(" is unsupported.")
+    enum = next((e for prefix, e in _ENUMS.items() if name.startswith(prefix)), None)
+    return f"{enum}.{name}" if enum is not None and name.isidentifier() else message
