@@ -6,7 +6,8 @@
 Phases, each timed, everything written under ``--out``:
 
 1. install (``--no-install`` skips it): the package with its ``mjx``, ``warp`` and ``dev``
-   extras, and on a GPU ``jax[cuda12]`` and torch (PyPI's CUDA build); only what is missing.
+   extras, and on a GPU ``jax[cuda12]`` and torch (PyPI's CUDA build); only what is missing,
+   into this virtual environment or, when Python is not a venv's, a new one (``--venv``).
 2. environment: JAX's devices, whether MuJoCo Warp loads, versions (``environment.json``).
 3. tests: ``tests/test_mjx_warp.py`` and the core of ``tests/test_mjx.py`` with each MJX
    implementation as the default (``MJVEC_MJX_IMPL``), on the chosen device (``tests-*.txt``).
@@ -51,24 +52,33 @@ def log(msg: str) -> None:
     print(f"[gpu_check {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
 
-def _missing(modules: list[str]) -> list[str]:
-    return [m for m in modules if importlib.util.find_spec(m) is None]
+def _python(venv: Path) -> str:
+    """This interpreter when it is a virtual environment's, else ``venv``'s (created): a bare machine's
+    system Python may refuse pip installs (PEP 668)."""
+    if sys.prefix != sys.base_prefix:
+        return sys.executable
+    python = venv / "bin" / "python"
+    if not python.exists():
+        log(f"creating a virtual environment in {venv}")
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    return str(python)
 
 
-def install(device: str) -> dict:
-    """pip installs what the checks need and is not importable yet."""
+def install(python: str, device: str) -> dict:
+    """pip installs what the checks need and ``python`` cannot import yet."""
     t0 = time.perf_counter()
-    wanted = ["mujoco", "jax", "warp", "pytest", "torch"]
-    if not _missing(["mjvec"]) and not _missing(wanted) and device == "cpu":
-        return {"seconds": 0.0, "installed": []}
-    pip = [sys.executable, "-m", "pip", "install", "--quiet"]
+    probe = "import importlib.util as u, sys; sys.exit(any(u.find_spec(m) is None for m in sys.argv[1:]))"
+    have = lambda *mods: subprocess.run([python, "-c", probe, *mods]).returncode == 0  # noqa: E731
+    if have("mjvec", "jax", "warp", "pytest") and (device == "cpu" or have("jax_cuda12_plugin", "torch")):
+        return {"seconds": time.perf_counter() - t0, "installed": []}
+    pip = [python, "-m", "pip", "install", "--quiet"]
     specs = ["-e", f"{ROOT}[mjx,warp,dev]"]
     if device == "gpu":
         specs += ["jax[cuda12]"]
-        if _missing(["torch"]):
+        if not have("torch"):
             specs += ["torch"]  # PyPI's default build: CUDA
-    elif _missing(["torch"]):
-        log("torch is not installed: the torch contender is left out (pip install torch for it)")
+    elif not have("torch"):
+        log("torch is not installed: the torch contender is left out (install a CPU torch for it)")
     log(f"pip install {' '.join(specs)}")
     subprocess.run([*pip, "--upgrade", "pip"], check=False)
     subprocess.run([*pip, *specs], check=True)
@@ -166,16 +176,20 @@ def agreement(impls: list[str], tasks: list[str], num_envs: int, steps: int) -> 
     return rows
 
 
-def check_targets(bench: list[dict], device_kind: str) -> list[dict]:
+def check_targets(bench: list[dict], env: dict) -> list[dict]:
+    """The issue's targets, judged at the fastest Humanoid / HalfCheetah row with JAX or torch outputs
+    (the ratio to the bare scan at that same row); judged only where JAX ran on a GPU."""
     out = []
     for task, key, threshold, what in TARGETS:
-        rows = [r for r in bench if r.get("task") == task and r.get("contender") in ("mjvec-jax", "mjvec-torch")
-                and key in r]
-        best = max(rows, key=lambda r: r[key], default=None)
-        out.append({"target": what, "threshold": threshold, "device": device_kind,
-                    "best": None if best is None else best[key],
+        rows = [r for r in bench if r.get("task") == task and r.get("contender") in ("mjvec-jax", "mjvec-torch")]
+        best = max(rows, key=lambda r: r["physics_steps_per_s"], default=None)
+        value = None if best is None else best[key]
+        met = None if value is None else value >= threshold
+        if env["jax_backend"] != "gpu":
+            met = "not judged: the targets are for one H200, this ran on JAX's " + env["jax_backend"]
+        out.append({"target": what, "threshold": threshold, "device": env["device_kind"], "value": value,
                     "at": None if best is None else {k: best[k] for k in ("impl", "num_envs", "contender")},
-                    "met": None if best is None else best[key] >= threshold})
+                    "met": met})
     return out
 
 
@@ -197,8 +211,9 @@ def summary(results: dict) -> str:
     lines += [f"- skipped: {r['task']} N={r['num_envs']} impl={r['impl']} ({r['skipped']})" for r in skipped]
     lines += ["", "## targets", ""]
     for t in results["targets"]:
-        state = "unmeasured" if t["met"] is None else ("met" if t["met"] else "NOT met")
-        lines.append(f"- {t['target']}: {state}" + ("" if t["best"] is None else f" (best {t['best']:,.2f} at {t['at']})"))
+        state = t["met"] if isinstance(t["met"], str) else {None: "unmeasured", True: "met", False: "NOT met"}[t["met"]]
+        value = "" if t["value"] is None else f" ({t['value']:,.2f} at {t['at']})"
+        lines.append(f"- {t['target']}: {state}{value}")
     return "\n".join(lines) + "\n"
 
 
@@ -238,7 +253,7 @@ def checks(args) -> int:
     seconds["install"] = args.install_seconds
 
     results = {"environment": env, "seconds": seconds, "tests": tests, "agreement": agree, "bench": bench,
-               "targets": check_targets(bench, env["device_kind"]), "argv": sys.argv[1:]}
+               "targets": check_targets(bench, env), "argv": sys.argv[1:]}
     (out / "results.json").write_text(json.dumps(results, indent=2))
     text = summary(results)
     (out / "summary.md").write_text(text)
@@ -255,13 +270,16 @@ def main(argv=None) -> int:
     p.add_argument("--num-envs", type=lambda s: [int(x) for x in s.split(",")], help=f"default {NUM_ENVS}")
     p.add_argument("--tasks", type=lambda s: s.split(","), default=TASKS, help="benchmark tasks")
     p.add_argument("--agreement-tasks", type=lambda s: s.split(","), default=["HalfCheetah-v5", "Hopper-v5"])
-    p.add_argument("--impl", dest="impls", type=lambda s: s.split(","), help="warp,jax (default: both where warp loads)")
+    p.add_argument("--impl", dest="impls", type=lambda s: s.split(","),
+                   help="warp,jax (default: both where warp loads)")
     p.add_argument("--rounds", type=int, help="benchmark rounds (default 3; --small 2)")
     p.add_argument("--steps", type=int, help="vector steps per round (default 20; --small 5)")
     p.add_argument("--budget", type=float, default=450.0, help="seconds for the checks after the install (default 450)")
     p.add_argument("--reserve", type=float, default=30.0, help="seconds kept at the end for writing (default 30)")
     p.add_argument("--skip-tests", action="store_true")
-    p.add_argument("--no-install", action="store_true")
+    p.add_argument("--no-install", action="store_true", help="use this interpreter as it is")
+    p.add_argument("--venv", default=str(ROOT / ".venv-gpu-check"),
+                   help="where to make a virtual environment when this Python is not one's (default .venv-gpu-check)")
     p.add_argument("--install-seconds", type=float, default=0.0, help=argparse.SUPPRESS)
     p.add_argument("--after-install", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
@@ -271,13 +289,14 @@ def main(argv=None) -> int:
     Path(args.out).mkdir(parents=True, exist_ok=True)
     if args.after_install:
         return checks(args)
-    info = {"seconds": 0.0} if args.no_install else install(args.device)
+    python = _python(Path(args.venv)) if not args.no_install else sys.executable
+    info = {"seconds": 0.0} if args.no_install else install(python, args.device)
     # a fresh interpreter: the packages just installed, and JAX's platform chosen before it loads
     env = {**os.environ, "MJVEC_JAX_CACHE": os.environ.get("MJVEC_JAX_CACHE", "0")}
     if args.device == "cpu":
         env["JAX_PLATFORMS"] = "cpu"
     argv = [a for a in (argv if argv is not None else sys.argv[1:]) if a != "--no-install"]
-    cmd = [sys.executable, __file__, *argv, "--after-install", "--install-seconds", str(info["seconds"])]
+    cmd = [python, __file__, *argv, "--after-install", "--install-seconds", str(info["seconds"])]
     return subprocess.run(cmd, env=env).returncode
 
 

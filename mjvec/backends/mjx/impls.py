@@ -28,9 +28,10 @@ from mjvec.backends.mjx.ops import where
 from mjvec.envs import TASKS
 
 __all__ = [
-    "UnsupportedFeatureError", "put_model", "warp_unavailable", "resolve_impl", "make_template", "batch_data", "select_data",
-    "with_rne_postconstraint", "batchable_model_field",
+    "UnsupportedFeatureError", "put_model", "warp_unavailable", "resolve_impl", "make_template", "batch_data",
+    "select_data", "with_rne_postconstraint", "batchable_model_field", "DEFAULT_ENV",
 ]
+
 
 def warp_unavailable() -> str | None:
     """Why MJX's Warp implementation cannot load here, or None when it can."""
@@ -82,7 +83,9 @@ def resolve_impl(impl: str | None, device_count: int) -> str:
         if reason is not None:
             raise ImportError(f"impl='warp' cannot run: {reason}")
         if jax.default_backend() not in ("gpu", "cpu") or (jax.default_backend() == "gpu" and not _cuda_default()):
-            raise ValueError(f"impl='warp' needs a CUDA GPU or JAX's CPU, JAX's default backend is {jax.default_backend()!r}")
+            raise ValueError(
+                f"impl='warp' needs a CUDA GPU or JAX's CPU, JAX's default backend is {jax.default_backend()!r}"
+            )
     return impl
 
 
