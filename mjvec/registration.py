@@ -81,6 +81,7 @@ def make(
     observations: Any = None,
     array_type: str = "numpy",
     devices: Any = None,
+    impl: str | None = None,
     **task_kwargs: Any,
 ):
     """An ``MjVecEnv`` of ``num_envs`` copies of a registered task (or a ``Task``).
@@ -93,7 +94,8 @@ def make(
     ``MjVecEnv``'s too (docs/rendering.md), and so is ``array_type`` (``"jax"``
     with ``backend="mjx"``: JAX arrays in and out, docs/mjx.md; ``"torch"``: torch
     tensors in and out, docs/integrations.md), and so is
-    ``devices`` (the JAX devices ``backend="mjx"`` splits the envs over), and so is
+    ``devices`` (the JAX devices ``backend="mjx"`` splits the envs over), and so is ``impl`` (MJX's
+    implementation, ``"warp"`` or ``"jax"``; None picks one, docs/mjx.md), and so is
     ``obs_dtype`` (``np.float32``: float32 observations and space; rewards stay float64), and so is
     ``observations`` (a ``spaces.Dict`` of the task's named terms, docs/observations.md).
     """
@@ -122,6 +124,7 @@ def make(
         observations=observations,
         array_type=array_type,
         devices=devices,
+        impl=impl,
     )
 
 

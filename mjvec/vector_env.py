@@ -77,6 +77,10 @@ class MjVecEnv(EnvAttributes, CheckedCalls, VectorEnv):
       devices: with ``backend="mjx"``, the local JAX devices the env axis is split
         over: None (default) for all of them, a count ``k`` for the first ``k``, or a
         sequence of ``jax.Device`` (docs/mjx.md#several-devices).
+      impl: with ``backend="mjx"``, MJX's implementation: ``"warp"`` (MuJoCo Warp's
+        kernels through JAX's FFI, the ``warp`` extra), ``"jax"``, or None (default):
+        warp on one CUDA device where warp-lang loads, jax otherwise. ``repr(env)`` and
+        ``env.impl`` say which runs (docs/mjx.md#two-implementations-warp-and-jax).
 
     Observations, rewards, terminations and truncations are NumPy arrays with a
     leading ``num_envs`` axis; ``info`` is a dict of arrays, each with a boolean
@@ -112,6 +116,7 @@ class MjVecEnv(EnvAttributes, CheckedCalls, VectorEnv):
         observations: Mapping[str, str] | None = None,
         array_type: str = "numpy",
         devices: Any = None,
+        impl: str | None = None,
     ):
         if not isinstance(task, Task):
             raise TypeError(f"`task` must be an mjvec.Task, got {type(task).__name__}")
@@ -162,7 +167,8 @@ class MjVecEnv(EnvAttributes, CheckedCalls, VectorEnv):
         rules = Rules(observed, self.autoreset_mode, max_episode_steps, self._randomization)
         self._backend = make_backend(
             backend, rules, self.num_envs, outputs.batched_space(observed.single_observation_space, self.num_envs),
-            array_type=array_type, nthread=nthread, variants=variants, devices=devices, actions=self.action_spec,
+            array_type=array_type, nthread=nthread, variants=variants, devices=devices, impl=impl,
+            actions=self.action_spec,
             obs_dtypes=None if obs_dtype is None else outputs.obs_dtypes(self.observation_space),
             cameras=getattr(observed, "cameras", False),
         )
@@ -170,6 +176,8 @@ class MjVecEnv(EnvAttributes, CheckedCalls, VectorEnv):
             observed.attach(self._backend)
         self._observed = observed
         self.backend_name = backend
+        #: MJX's implementation in use ("warp" or "jax"); None on the CPU backend
+        self.impl = self._backend.description.get("impl")
         self._init_calls()
         self.closed = False
 

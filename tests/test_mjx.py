@@ -254,6 +254,27 @@ def test_bad_backend_options_raise_clear_errors():
         mjvec.make(IP, 2, backend="mjx", nthread=2)
     with pytest.raises(ValueError, match="did you mean 'mjx'"):
         mjvec.make(IP, 2, backend="mjxx")
+    with pytest.raises(ValueError, match="`impl` must be None, 'warp' or 'jax', got 'wrap'.*did you mean 'warp'"):
+        mjvec.make(IP, 2, backend="mjx", impl="wrap")
+    with pytest.raises(TypeError, match="`impl` must be None, 'warp' or 'jax', got int"):
+        mjvec.make(IP, 2, backend="mjx", impl=1)
+    with pytest.raises(ValueError, match="`impl` picks MJX's implementation.*got impl='jax' with backend='cpu'"):
+        mjvec.make(IP, 2, impl="jax")
+
+
+def test_default_impl_is_jax_without_a_cuda_device(monkeypatch):
+    # warp is the default only on one CUDA device where warp-lang loads (docs/mjx.md)
+    if jax.default_backend() == "gpu":
+        pytest.skip("JAX runs on a GPU here: the default is warp where it loads")
+    monkeypatch.delenv("MJVEC_MJX_IMPL", raising=False)
+    env = mjvec.make(IP, 2, backend="mjx")  # nothing compiled before the first reset
+    assert env.impl == "jax" and "impl='jax'" in repr(env)
+    monkeypatch.setenv("MJVEC_MJX_IMPL", "jax")
+    assert mjvec.make(IP, 2, backend="mjx").impl == "jax"
+    monkeypatch.setenv("MJVEC_MJX_IMPL", "wrap")
+    with pytest.raises(ValueError, match=r"\$MJVEC_MJX_IMPL must be 'warp' or 'jax'"):
+        mjvec.make(IP, 2, backend="mjx")
+    assert mjvec.make(IP, 2).impl is None  # the CPU backend runs MuJoCo itself
 
 
 def test_a_batch_that_can_deadlock_jaxlibs_cpu_lapack_is_warned_of():

@@ -11,9 +11,11 @@ from typing import Any
 from mjvec.backends.base import Backend
 from mjvec.validation import did_you_mean
 
-__all__ = ["Backend", "make_backend", "BACKENDS", "ARRAY_TYPES"]
+__all__ = ["Backend", "make_backend", "BACKENDS", "ARRAY_TYPES", "MJX_IMPLS"]
 
 BACKENDS = ("cpu", "mjx")
+#: MJX's implementations (``impl=``; None picks warp on one CUDA device where it loads, else jax)
+MJX_IMPLS = ("warp", "jax")
 #: what ``array_type`` each backend can hand out
 ARRAY_TYPES = {"cpu": ("numpy", "torch"), "mjx": ("numpy", "jax", "torch")}
 # the options only one backend has, and why the other cannot honour them
@@ -25,6 +27,8 @@ _ONLY = {
         " with `randomize=`, or use backend='cpu'",
     ),
     "devices": ("mjx", "`devices` picks the JAX devices of backend='mjx'; the CPU backend's threads are set by `nthread`"),
+    "impl": ("mjx", "`impl` picks MJX's implementation ('warp' or 'jax') of backend='mjx'; the CPU backend runs MuJoCo"
+             " itself"),
 }
 
 
@@ -48,6 +52,12 @@ def check_backend_options(name: Any, array_type: Any, **options: Any) -> str:
             f"`array_type` must be one of {allowed} with backend={name!r}, got {array_type!r}"
             f"{did_you_mean(array_type, every)}"
         )
+    impl = options.get("impl")
+    if impl is not None and name == "mjx":
+        if not isinstance(impl, str):
+            raise TypeError(f"`impl` must be None, 'warp' or 'jax', got {type(impl).__name__}")
+        if impl not in MJX_IMPLS:
+            raise ValueError(f"`impl` must be None, 'warp' or 'jax', got {impl!r}{did_you_mean(impl, MJX_IMPLS)}")
     for option, value in options.items():
         only, why = _ONLY[option]
         if value is not None and name != only:
@@ -57,14 +67,14 @@ def check_backend_options(name: Any, array_type: Any, **options: Any) -> str:
 
 def make_backend(name: str, rules, num_envs: int, observation_space, *, array_type: str = "numpy",
                  nthread: int | None = None, variants=None, devices=None, actions=None,
-                 obs_dtypes=None, cameras: bool = False) -> Backend:
+                 obs_dtypes=None, cameras: bool = False, impl=None) -> Backend:
     """The backend called ``name`` for ``num_envs`` envs under the episode ``rules``.
 
     ``observation_space`` is the task's (batched); ``obs_dtypes``, the dtypes the caller
     gets (a tree shaped as the observation, ``outputs.obs_dtypes``), or None for the task's;
     ``cameras``: the observations draw cameras (MJX: ``UnsupportedFeatureError``, saying why).
     """
-    check_backend_options(name, array_type, nthread=nthread, variants=variants, devices=devices)
+    check_backend_options(name, array_type, nthread=nthread, variants=variants, devices=devices, impl=impl)
     if name == "cpu":
         from mjvec.backends.cpu import CpuBackend
 
@@ -82,4 +92,4 @@ def make_backend(name: str, rules, num_envs: int, observation_space, *, array_ty
 
         raise unsupported_cameras()
     return MjxBackend(rules, num_envs, observation_space, array_type=array_type, actions=actions, devices=devices,
-                      obs_dtypes=obs_dtypes)
+                      obs_dtypes=obs_dtypes, impl=impl)

@@ -4,8 +4,10 @@ Host arrays (the CPU backend) become ``torch.from_numpy`` of them (the same memo
 the arrays are already the caller's own); ``info`` is converted key by key,
 ``final_obs`` stays an object array (one entry per env, None where no episode ended)
 whose entries are tensors. Device arrays (MJX) become ``torch.from_dlpack`` of them,
-on their device. Actions may come as tensors: read as NumPy (a CPU tensor without a
-copy), or, on a GPU, taken by JAX through DLPack. torch is an extra, imported here
+on their device (a CUDA tensor for an MJX batch on a GPU). Actions may come as tensors:
+read as NumPy (a CPU tensor without a copy; a CUDA tensor copied to the host), or, when
+the MJX batch is on a GPU, a CUDA tensor taken by JAX through DLPack with no copy
+(``MjxBackend``). torch is an extra, imported here
 when first asked for.
 """
 

@@ -298,6 +298,9 @@ def arg_parser(add_help: bool = True) -> argparse.ArgumentParser:
                    " Batch.ray loops, Hopper-v5 (default N=16; see mjvec/tools/bench_obs.py)")
     p.add_argument("--width", type=int, default=84, help="--observations: camera frame width (default 84)")
     p.add_argument("--height", type=int, default=84, help="--observations: camera frame height (default 84)")
+    p.add_argument("--impl", dest="impls", type=_list(str),
+                   help="--backend mjx: MJX implementations to measure, comma-separated (warp,jax; default: the one"
+                   " mjvec.make picks), each against a bare scan of the same impl")
     p.add_argument("--jax-cache", action="store_true",
                    help="--backend mjx: keep JAX's persistent compilation cache on (compile times then not cold)")
     return p

@@ -18,8 +18,6 @@ turned off, on disk (``MJVEC_JAX_CACHE``; see docs/mjx.md).
 from __future__ import annotations
 
 import copy
-import importlib.metadata
-import inspect
 from typing import Any
 
 import jax
@@ -29,8 +27,9 @@ import numpy as np
 
 from mjvec import validation
 from mjvec.backends.mjx.devices import env_sharding, warn_cpu_lapack
-from mjvec.backends.mjx.engine import has_field, mjx
+from mjvec.backends.mjx.engine import has_field
 from mjvec.backends.mjx.functional import FunctionalEnv
+from mjvec.backends.mjx.impls import UnsupportedFeatureError, batch_data, make_template, put_model, resolve_impl
 from mjvec.backends.mjx.program import (
     MjxState,
     Program,
@@ -48,7 +47,6 @@ from mjvec.core import outputs, rollout
 from mjvec.core.episode import Episodes, Rules, Seeding
 from mjvec.core.torch_arrays import TorchArrays
 from mjvec.core.tree import tree_map
-from mjvec.envs import TASKS
 from mjvec.render import RenderState
 
 __all__ = ["MjxBackend", "UnsupportedFeatureError", "put_model", "FAULT_KINDS"]
@@ -56,52 +54,6 @@ __all__ = ["MjxBackend", "UnsupportedFeatureError", "put_model", "FAULT_KINDS"]
 #: what the backend counts per env, as the CPU backend's diagnostics() kinds
 FAULT_KINDS = ("diverged", *BAD_KINDS, "nonfinite_observation", "nonfinite_reward", "nonfinite_reset_observation",
                "reset_sampling_exhausted")
-
-
-class UnsupportedFeatureError(NotImplementedError):
-    """The task's model uses a feature that MJX does not implement.
-
-    ``feature`` names it (e.g. ``"mjtSolver.mjSOL_PGS"``).
-    """
-
-    def __init__(self, message: str, feature: str):
-        super().__init__(message)
-        self.feature = feature
-
-
-def _registered_name(task) -> str | None:
-    path = f"{type(task).__module__}:{type(task).__qualname__}"
-    return next((entry.name for entry in TASKS if entry.task == path), None)
-
-
-def _unsupported(task, feature: str, why: str) -> UnsupportedFeatureError:
-    name = type(task).__name__
-    version = importlib.metadata.version("mujoco-mjx")
-    message = (
-        f"{name} cannot run on the MJX backend: its model uses {feature}, which MuJoCo MJX {version}"
-        f" does not implement ({why}). mjvec does not change a model's physics behind your back."
-    )
-    if "mjtSolver" in feature and "solver" in inspect.signature(type(task)).parameters:
-        env_id = _registered_name(task) or name
-        message += (
-            f" {name} has an explicit MJX variant with a solver MJX implements:"
-            f" `mjvec.make({env_id!r}, num_envs, backend='mjx', solver='newton')` (docs/mjx.md)."
-        )
-    else:
-        message += " Run it with backend='cpu', or change the model yourself (e.g. its MJCF <option>)."
-    return UnsupportedFeatureError(message, feature)
-
-
-def put_model(task) -> Any:
-    """The task's model as an ``mjx.Model``, or ``UnsupportedFeatureError``."""
-    model = task.model
-    if model.opt.noslip_iterations > 0:  # MJX would silently skip the noslip solver
-        raise _unsupported(task, "the noslip solver (opt.noslip_iterations > 0)", "MJX has no noslip solver")
-    try:
-        return mjx.put_model(model, impl="jax")
-    except NotImplementedError as e:
-        raise _unsupported(task, str(e), "mujoco.mjx.put_model raised NotImplementedError") from e
-
 
 
 def _host(x: np.ndarray) -> np.ndarray:
@@ -148,7 +100,7 @@ class MjxBackend:
     """
 
     def __init__(self, rules: Rules, num_envs: int, observation_space, *, array_type: str = "numpy",
-                 actions=None, devices: Any = None, obs_dtypes: Any = None):
+                 actions=None, devices: Any = None, obs_dtypes: Any = None, impl: str | None = None):
         task = rules.task
         self.rules = rules
         self.task = task
@@ -156,8 +108,19 @@ class MjxBackend:
         self.array_type = array_type
         self._torch = TorchArrays() if array_type == "torch" else None
         self._device_out = array_type in ("jax", "torch")  # outputs stay on the device
-        self.model = put_model(task)
-        self._template = mjx.make_data(self.model)  # the state mj_resetData makes
+        # several local devices (GPUs), or those in `devices`: the env axis is split over them,
+        # the model replicated
+        sharding = env_sharding(n, devices)
+        count = 1 if sharding is None else sharding.mesh.size
+        if self._torch is not None and count > 1:
+            raise ValueError(
+                f"array_type='torch' needs the envs on one device (a tensor is one buffer), got {count} devices:"
+                " pass `devices=1`, or use array_type='jax' (sharded arrays)"
+            )
+        self.impl = resolve_impl(impl, count)
+        self.model = put_model(task, self.impl)
+        # the state mj_resetData makes; Warp's sized for the batch (its shared contact list)
+        self._template = make_template(task.model, self.model, self.impl, n)
         missing = [f for f in task.fields if not has_field(self._template, f)]
         if missing:
             raise ValueError(f"{type(task).__name__} reads fields that mjx.Data does not have: {missing}")
@@ -166,7 +129,8 @@ class MjxBackend:
         if missing:
             raise ValueError(f"`actions` drive fields that mjx.Data does not have: {missing}")
         randomization = self.randomization = rules.randomization
-        derived = () if randomization is None else check_randomization(randomization, self.model, task.model)
+        derived = () if randomization is None else check_randomization(
+            randomization, self.model, task.model, self.impl)
         self._derived = derived
         self._make_programs()
         self._seeding = Seeding(n, None if randomization is None else randomization.resample)
@@ -174,29 +138,25 @@ class MjxBackend:
         self._obs_dtypes = outputs.obs_dtypes(observation_space) if obs_dtypes is None else obs_dtypes
         self._observation_space = observation_space
         self._state = self.initial_state()
-        # several local devices (GPUs), or those in `devices`: the env axis is split over them,
-        # the model replicated
-        self.sharding = env_sharding(n, devices)
-        warn_cpu_lapack(task, n if self.sharding is None else n // self.sharding.mesh.size)
+        self.sharding = sharding
+        # the device of a one-device batch (array_type="torch" has one): JAX's default, or the one in `devices`
+        self._device = jax.devices()[0] if sharding is None else sharding.mesh.devices.flat[0]
+        if self.impl == "jax":
+            warn_cpu_lapack(task, n // count)
         if self.sharding is not None:
             replicated = jax.sharding.NamedSharding(self.sharding.mesh, jax.sharding.PartitionSpec())
             self.model, self._template = jax.device_put((self.model, self._template), replicated)
             self._state = jax.device_put(self._state, self.sharding)
         self.state_size = sum(size for _, size in self._program.state_layout)
-        count = 1 if self.sharding is None else self.sharding.mesh.size
-        if self._torch is not None and count > 1:
-            raise ValueError(
-                f"array_type='torch' needs the envs on one device (a tensor is one buffer), got {count} devices:"
-                " pass `devices=1`, or use array_type='jax' (sharded arrays)"
-            )
-        self.description = {"backend": "mjx", "impl": "jax", "devices": count}
+        self.description = {"backend": "mjx", "impl": self.impl, "devices": count}
 
     def initial_state(self) -> MjxState:
         """The state before any reset: ``mj_resetData``'s data in every env, nominal parameters."""
         n, randomization = self.num_envs, self.randomization
         zeros = outputs.zeros_of(self._observation_space)
         state = MjxState(
-            data=jax.tree.map(lambda x: jnp.array(jnp.broadcast_to(x, (n, *x.shape))), self._template),
+            # copied: the state is donated to each step, the template is not (Warp's shared buffers)
+            data=jax.tree.map(jnp.array, batch_data(self._template, n)),
             params={} if randomization is None else nominal_params(self.model, randomization, self._derived, n),
             episodes=Episodes(
                 elapsed=jnp.zeros(n, dtype=jnp.int32),
@@ -216,16 +176,17 @@ class MjxBackend:
     def _make_programs(self) -> None:
         """The step and reset programs, keyed by the task's fingerprint (its attributes' values)."""
         rules, n, actions, derived = self.rules, self.num_envs, self.actions, self._derived
-        self._program = Program(rules, n, actions, derived)
+        self._program = Program(rules, n, actions, derived, self.impl)
         # resets do not depend on the episode rules: one compiled reset for every mode
-        self._reset_program = Program(rules._replace(mode=None, max_episode_steps=None), n, actions, derived)
+        self._reset_program = Program(rules._replace(mode=None, max_episode_steps=None), n, actions, derived,
+                                      self.impl)
 
     # -- what MjVecEnv calls --------------------------------------------------------
     def check_actions(self, actions: Any):
         """``actions`` checked as on the CPU; JAX arrays (and GPU tensors) by shape and dtype only (no sync)."""
         shape = (self.num_envs, *self.actions.space.shape)
         if self._torch is not None:
-            actions = self._torch.actions(actions, jax.dlpack.from_dlpack)
+            actions = self._torch_actions(actions)
         if isinstance(actions, jax.Array):
             if not jnp.issubdtype(actions.dtype, jnp.number) or jnp.issubdtype(actions.dtype, jnp.complexfloating):
                 raise TypeError(f"`actions` must have a real numeric dtype (float or int), got {actions.dtype}")
@@ -235,6 +196,15 @@ class MjxBackend:
         actions = validation.check_actions(actions, shape)
         self.actions.check(actions, jnp.result_type(float))  # the float type the jitted write computes in
         return actions
+
+    def _torch_actions(self, actions: Any) -> Any:
+        """A CUDA tensor taken by JAX through DLPack (no copy) when the envs are on a GPU, moved to
+        their GPU if it is on another; any other tensor read through the host (``TorchArrays.actions``)."""
+        device = self._device
+        if device.platform != "gpu" or not isinstance(actions, self._torch.torch.Tensor) or not actions.is_cuda:
+            return self._torch.actions(actions)
+        x = jax.dlpack.from_dlpack(actions.detach().contiguous())
+        return x if x.devices() == {device} else jax.device_put(x, device)
 
     def reset(self, mask: np.ndarray, seeds, states: np.ndarray | None = None) -> tuple[Any, dict]:
         """Reset the masked envs, env ``i`` reseeded with ``seeds[i]`` when not None.

@@ -22,7 +22,7 @@ import mujoco
 import numpy as np
 from gymnasium import spaces
 
-from mjvec.backends.mjx.engine import ON_DEMAND_FIELDS, flatten_state, state_layout
+from mjvec.backends.mjx.engine import ON_DEMAND_FIELDS, flatten_state, mjx, state_layout
 from mjvec.backends.mjx.ops import JaxOps, where
 from mjvec.backends.mjx.simulation import MjxSimulation
 from mjvec.core import episode
@@ -50,7 +50,7 @@ class Program:
     content), so equal tasks share one compiled function and different ones never do.
     """
 
-    def __init__(self, rules: Rules, num_envs: int, actions, derived: tuple[str, ...] = ()):
+    def __init__(self, rules: Rules, num_envs: int, actions, derived: tuple[str, ...] = (), impl: str = "jax"):
         task = rules.task
         self.rules = rules
         self.task = task
@@ -58,6 +58,7 @@ class Program:
         self.randomization = rules.randomization  # mjvec.randomize.BoundRandomization or None
         self.derived = derived  # the constants recomputed from drawn fields
         self.num_envs = num_envs
+        self.impl = impl  # MJX's implementation: "jax" or "warp"
         self.frame_skip = task.frame_skip
         self.on_demand = any(f in ON_DEMAND_FIELDS for f in task.fields)
         # a task that reads only qpos and qvel needs no mj_forward after a reset: the next
@@ -65,7 +66,7 @@ class Program:
         self.forward_at_reset = bool(task.fields)
         self.state_layout = state_layout(task.model)  # physics states as mj_getState's
         self.key = (
-            task_fingerprint(task), fingerprint(actions), fingerprint(rules.randomization), derived, num_envs,
+            task_fingerprint(task), fingerprint(actions), fingerprint(rules.randomization), derived, num_envs, impl,
             rules.mode and rules.mode.name, rules.max_episode_steps,
             jax.config.jax_enable_x64,
         )
@@ -73,6 +74,12 @@ class Program:
 
     def __hash__(self) -> int:
         return self._hash
+
+    def jax_model(self):
+        """The task's model as an ``impl="jax"`` ``mjx.Model`` (MJX's JAX functions for derived constants)."""
+        if getattr(self, "_jax_model", None) is None:
+            self._jax_model = mjx.put_model(self.task.model, impl="jax")
+        return self._jax_model
 
     def __eq__(self, other) -> bool:
         return self is other or (isinstance(other, Program) and self._hash == other._hash and self.key == other.key)

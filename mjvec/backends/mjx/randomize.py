@@ -29,6 +29,7 @@ import numpy as np
 
 from mjvec.backends.mjx.engine import mjx
 from mjvec.randomize import is_visual
+from mjvec.backends.mjx.impls import batchable_model_field
 
 __all__ = ["check_randomization", "with_params", "derived_constants", "RECOMPUTED"]
 
@@ -45,8 +46,8 @@ def _get(model, name: str):
     return getattr(model, name, None)
 
 
-def check_randomization(randomization, model, mj_model: mujoco.MjModel) -> tuple[str, ...]:
-    """The fields MJX can vary exactly; raises ``ValueError`` naming the others.
+def check_randomization(randomization, model, mj_model: mujoco.MjModel, impl: str = "jax") -> tuple[str, ...]:
+    """The fields MJX (of implementation ``impl``) can vary exactly; raises ``ValueError`` naming the others.
 
     Returns the derived constants to recompute (empty when none).
     """
@@ -58,6 +59,8 @@ def check_randomization(randomization, model, mj_model: mujoco.MjModel) -> tuple
         value = _get(model, name)
         if not isinstance(value, jax.Array):
             refused.append(f"{name} (MJX holds it as a compile-time constant)")
+        elif impl == "warp" and not batchable_model_field(name):
+            refused.append(f"{name} (MuJoCo Warp does not read it per world: impl='jax' can vary it)")
         elif name in setconst and name not in RECOMPUTED:
             refused.append(f"{name} (its constants derived by mj_setConst are not recomputed on MJX)")
         elif name in _FLUID and not (mj_model.opt.density > 0 or mj_model.opt.viscosity > 0 or mj_model.opt.wind.any()):
@@ -90,7 +93,8 @@ def derived_constants(model, mj_model: mujoco.MjModel, params: dict[str, Any]) -
     """``body_subtreemass``, ``body_invweight0``, ``dof_invweight0`` of one env's model, as ``mj_setConst``.
 
     ``mj_model`` gives the static structure (parents, joints, which bodies are static or
-    simple); the numbers come from ``params`` swapped into ``model``.
+    simple); the numbers come from ``params`` swapped into ``model``, an ``impl="jax"``
+    model (MJX's JAX functions compute them for either implementation).
     """
     m = with_params(model, params)
     mass = m.body_mass

@@ -16,6 +16,7 @@ import jax.numpy as jnp
 from jax import lax
 
 from mjvec.backends.mjx.engine import MAXVAL, ON_DEMAND_FIELDS, DataView, mjx, unflatten_state
+from mjvec.backends.mjx.impls import batch_data, select_data, with_rne_postconstraint
 from mjvec.backends.mjx.ops import where
 from mjvec.backends.mjx.randomize import derived_constants, with_params
 from mjvec.core.episode import Faults
@@ -49,7 +50,10 @@ def _batched(fn, model, params: dict):
 
 def _post(m, d) -> dict:
     """The on-demand fields (``mj_rnePostConstraint``) of a forward pass at ``d``'s state."""
-    f = mjx.rne_postconstraint(m, mjx.forward(m, d))
+    if m.impl == mjx.Impl.WARP:  # MuJoCo Warp runs it inside forward when its option asks
+        f = mjx.forward(with_rne_postconstraint(m), d)
+    else:
+        f = mjx.rne_postconstraint(m, mjx.forward(m, d))
     return {k: getattr(f._impl, k) for k in ON_DEMAND_FIELDS}
 
 
@@ -105,13 +109,13 @@ class MjxSimulation:
         program, model, n = self.program, self.model, self.program.num_envs
 
         def fresh():
-            data = jax.tree.map(lambda x: jnp.broadcast_to(x, (n, *jnp.shape(x))), self.template)
+            data = batch_data(self.template, n)
             data = data.replace(qpos=jnp.asarray(qpos, data.qpos.dtype), qvel=jnp.asarray(qvel, data.qvel.dtype))
             if program.forward_at_reset:
                 data = _batched(mjx.forward, model, self.params)(model, data)
             if program.on_demand:
                 data = _with_on_demand(data, {k: jnp.zeros_like(getattr(data._impl, k)) for k in ON_DEMAND_FIELDS})
-            return where(mask, data, self.raw)
+            return select_data(mask, data, self.raw)
 
         self.raw = lax.cond(jnp.any(mask), fresh, lambda: self.raw)
 
@@ -120,11 +124,11 @@ class MjxSimulation:
         program, model, n = self.program, self.model, self.program.num_envs
 
         def fresh():
-            data = jax.tree.map(lambda x: jnp.broadcast_to(x, (n, *jnp.shape(x))), self.template)
+            data = batch_data(self.template, n)
             data = _batched(mjx.forward, model, self.params)(model, unflatten_state(data, program.state_layout, states))
             if program.on_demand:
                 data = _with_on_demand(data, {k: jnp.zeros_like(getattr(data._impl, k)) for k in ON_DEMAND_FIELDS})
-            return where(mask, data, self.raw)
+            return select_data(mask, data, self.raw)
 
         self.raw = lax.cond(jnp.any(mask), fresh, lambda: self.raw)
 
@@ -134,7 +138,7 @@ class MjxSimulation:
         data = _batched(mjx.forward, model, self.params)(model, unflatten_state(self.raw, program.state_layout, states))
         if program.on_demand:
             data = _with_on_demand(data, _batched(_post, model, self.params)(model, data))
-        self.raw = where(mask, data, self.raw)
+        self.raw = select_data(mask, data, self.raw)
 
     def set_params(self, mask, values: dict[str, Any]) -> None:
         """The drawn parameters (and the constants MuJoCo derives from them) for the masked envs."""
@@ -143,7 +147,8 @@ class MjxSimulation:
         def drawn():
             new = dict(values)
             if program.derived:
-                new.update(jax.vmap(lambda p: derived_constants(self.model, program.task.model, p))(new))
+                base = self.model if program.impl == "jax" else program.jax_model()
+                new.update(jax.vmap(lambda p: derived_constants(base, program.task.model, p))(new))
             new = {k: jnp.asarray(v, params[k].dtype) for k, v in new.items()}
             return where(mask, new, params)
 
