@@ -167,13 +167,18 @@ def test_what_warp_does_not_implement_is_refused_by_name():
     assert e.value.feature == "mjtSolver.mjSOL_PGS"
     assert "solver='newton'" in str(e.value)
     # MuJoCo Warp implements the noslip solver, which MJX-JAX would skip: refused on jax only
-    task = mjvec.make_task("HalfCheetah-v5")
+    task = mjvec.make_task("HalfCheetah-v5", reset_noise_scale=0.0)
     task.model.opt.noslip_iterations = 2
     with pytest.raises(UnsupportedFeatureError, match="impl='jax'.*noslip"):
         mjvec.make(task, 2, backend="mjx", impl="jax")
     env = mjvec.make(task, 2, backend="mjx", impl="warp")
     assert env._backend.model.opt._impl.noslip_iterations == 2
+    cpu = mjvec.make(task, 2, nthread=1)  # MuJoCo's own noslip solver: the same steps (HalfCheetah's tolerance)
+    np.testing.assert_allclose(env.reset(seed=0)[0], cpu.reset(seed=0)[0], atol=1e-5)
+    for a in _actions(cpu.single_action_space, 8, n=2):
+        np.testing.assert_allclose(env.step(a)[0], cpu.step(a)[0], rtol=0, atol=2e-2)
     env.close()
+    cpu.close()
 
 
 def test_array_type_torch_on_warp_shares_the_device_buffers():
