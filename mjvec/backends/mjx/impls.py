@@ -42,7 +42,10 @@ def warp_unavailable() -> str | None:
     try:
         import warp
 
-        warp.config.quiet = os.environ.get("MJVEC_WARP_VERBOSE", "") == ""  # its kernel-load log, per kernel
+        quiet = os.environ.get("MJVEC_WARP_VERBOSE", "") == ""  # its kernel-load log, one line per kernel
+        warp.config.quiet = quiet
+        if quiet and hasattr(warp, "LOG_WARNING"):  # warp-lang 1.18 logs module loads at INFO
+            warp.config.log_level = warp.LOG_WARNING
         with contextlib.redirect_stdout(io.StringIO()):
             warp.init()
     except Exception as e:  # a driver or library that does not load: say which
