@@ -54,8 +54,15 @@ def make_task(env_id: str, **task_kwargs: Any) -> Task:
                 f"{entry.name} got an unexpected keyword argument {name!r}{validation.did_you_mean(name, known)};"
                 f" its arguments are {known}"
             )
+    fixed = entry.kwargs or {}
+    for name in task_kwargs:
+        if name in fixed:
+            raise TypeError(
+                f"{entry.name} sets `{name}`={fixed[name]!r} itself (it is what makes this id this task);"
+                f" pick the id of the task you want instead"
+            )
     check_task_kwargs(entry.name, task_cls, task_kwargs)
-    return task_cls(**task_kwargs)
+    return task_cls(**fixed, **task_kwargs)
 
 
 _DEFAULT = object()

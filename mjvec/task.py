@@ -105,6 +105,14 @@ class Task:
     reset_noise_scale: float = 0.0
     #: Distribution of the default ``reset_state``'s velocity noise: "uniform" or "normal".
     velocity_noise: str = "uniform"
+    #: The forward stages computed at the new state after each step (``mujoco.mjtStage``).
+    #: ``mjSTAGE_NONE``: the derived fields are the last substep's, as after ``mj_step``
+    #: (Gymnasium's envs); ``mjSTAGE_VEL``: position- and velocity-dependent ones are the new
+    #: state's, as after dm_control's ``legacy_step`` (``mj_step1`` after the step).
+    step_stage = mujoco.mjtStage.mjSTAGE_NONE
+    #: Physics steps run with zero controls after the reset state is written (then ``time = 0``
+    #: and ``mj_forward``): dm_control's cheetah lets its drawn pose settle for 200 steps.
+    settle_steps: int = 0
 
     def __init__(
         self,
@@ -161,6 +169,11 @@ class Task:
     def load_xml(xml_file: str) -> mujoco.MjSpec:
         """Parse an MJCF file, resolving names as Gymnasium does."""
         return mujoco.MjSpec.from_file(gymnasium_asset(xml_file))
+
+    def mjx_model(self) -> mujoco.MjModel:
+        """The model the MJX backend puts on the device: ``model``, unless a task has a reason to
+        differ there in what does not change its physics (``ControlSuiteTask``: no energy)."""
+        return self.model
 
     def step_dt(self, data):
         """``(num_envs,)`` seconds per env step, each env's own: ``data.timestep * frame_skip``.

@@ -28,6 +28,7 @@ from mujoco import batch as mj_batch
 from mjvec.actions import ActionSpec, BoundActions
 from mjvec.backends.cpu_rollout import RolloutRecording
 from mjvec.core.episode import Faults
+from mjvec.mujoco_compat import caller_models
 from mjvec.randomize import BoundRandomization
 from mjvec.render import RenderState
 
@@ -162,6 +163,9 @@ class CpuSimulation(RolloutRecording):
         if on_demand and "sensordata" in bound:  # the task's sensors, not the one added for cfrc_ext
             bound["sensordata"] = bound["sensordata"][:, : task.model.nsensordata]
         self._ctrl = self._batch.bind("ctrl")
+        self._stage = int(getattr(task, "step_stage", mujoco.mjtStage.mjSTAGE_NONE))
+        self._settle = int(getattr(task, "settle_steps", 0))
+        self._time = self._batch.bind("time")
         self._qpos = self._batch.bind("qpos")
         self._qvel = self._batch.bind("qvel")
         # With on-demand fields, the task reads copies: the step's derived fields
@@ -182,7 +186,7 @@ class CpuSimulation(RolloutRecording):
         """``(num_envs,)``: each simulation's ``opt.timestep``, live where ``randomize=`` draws it."""
         if self._randomization is not None and "opt.timestep" in self._randomization.fields:
             return self._expanded["opt.timestep"][...]
-        models = self._batch.models
+        models = caller_models(self._batch)
         if isinstance(models, tuple):  # variants: a compiled model per env
             values = np.array([m.opt.timestep for m in models])
         else:
@@ -225,7 +229,7 @@ class CpuSimulation(RolloutRecording):
         """The state of simulations ``env_ids`` for drawing them (``mjvec.render.RenderState``)."""
         ids = np.asarray(env_ids, dtype=np.intp)
         batch, model = self._batch, self.model
-        caller = batch.models  # per-env compiled models (variants), or None
+        caller = caller_models(batch)  # per-env compiled models (variants), or None
         if isinstance(caller, tuple):
 
             def models(j: int) -> mujoco.MjModel:
@@ -261,7 +265,7 @@ class CpuSimulation(RolloutRecording):
         else:
             self._write(action, mask)
         errors: dict[int, str] = {}
-        self._call(self._batch.step, mask, errors, nstep=self.task.frame_skip)
+        self._call(self._batch.step, mask, errors, nstep=self.task.frame_skip, stage=self._stage)
         if self._on_demand:
             self._save(self._derived, mask)
             self._call(self._batch.forward, mask, errors)
@@ -324,6 +328,10 @@ class CpuSimulation(RolloutRecording):
         self._qpos[mask] = qpos
         self._qvel[mask] = qvel
         self._batch.forward(mask)
+        if self._settle:  # Task.settle_steps: zero controls (mj_resetData's), then the clock restarts
+            self._batch.step(mask, nstep=self._settle, stage=self._stage)
+            self._time[mask] = 0.0
+            self._batch.forward(mask)
         if self._on_demand:
             self._save(self._derived, mask)
             for buf in self._on_demand.values():
@@ -365,7 +373,7 @@ class CpuSimulation(RolloutRecording):
 
         Every array bound to the batch is a view that keeps it alive: all of them are dropped.
         """
-        for name in ("_batch", "data", "_bound", "_inputs", "_expanded", "_warnings", "_ctrl", "_qpos", "_qvel",
+        for name in ("_batch", "data", "_bound", "_inputs", "_expanded", "_warnings", "_ctrl", "_qpos", "_qvel", "_time",
                      "_on_demand", "_derived", "_state"):
             if hasattr(self, name):
                 setattr(self, name, None)

@@ -93,7 +93,7 @@ def _unsupported(task, feature: str, why: str) -> UnsupportedFeatureError:
 
 def put_model(task) -> Any:
     """The task's model as an ``mjx.Model``, or ``UnsupportedFeatureError``."""
-    model = task.model
+    model = task.mjx_model()
     if model.opt.noslip_iterations > 0:  # MJX would silently skip the noslip solver
         raise _unsupported(task, "the noslip solver (opt.noslip_iterations > 0)", "MJX has no noslip solver")
     try:

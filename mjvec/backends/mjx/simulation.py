@@ -42,6 +42,12 @@ def _batched(fn, model, params: dict):
     return lambda m, data: jax.vmap(lambda p, d: fn(with_params(m, p), d))(params, data)
 
 
+def _step1(m, d):
+    """``mj_step1``: the position- and velocity-dependent fields and sensors of ``d``'s state."""
+    d = mjx.sensor_pos(m, mjx.fwd_position(m, d))
+    return mjx.sensor_vel(m, mjx.fwd_velocity(m, d))
+
+
 def _post(m, d) -> dict:
     """The on-demand fields (``mj_rnePostConstraint``) of a forward pass at ``d``'s state."""
     f = mjx.rne_postconstraint(m, mjx.forward(m, d))
@@ -86,6 +92,8 @@ class MjxSimulation:
             return d, jnp.stack((_bad(d.qpos), _bad(d.qvel), _bad(d.qacc)))
 
         data, bad = lax.scan(substep, data, None, length=program.frame_skip)
+        if program.step1_after_step:  # Task.step_stage = mjSTAGE_VEL (the Control Suite's legacy_step)
+            data = _batched(_step1, model, params)(model, data)
         if program.on_demand:
             # as the CPU backend: cfrc_ext (cacc, cfrc_int) from a forward at the new state;
             # the other derived fields stay the last substep's
@@ -102,8 +110,12 @@ class MjxSimulation:
         def fresh():
             data = jax.tree.map(lambda x: jnp.broadcast_to(x, (n, *jnp.shape(x))), self.template)
             data = data.replace(qpos=jnp.asarray(qpos, data.qpos.dtype), qvel=jnp.asarray(qvel, data.qvel.dtype))
-            if program.forward_at_reset:
+            if program.forward_at_reset or program.settle_steps:
                 data = _batched(mjx.forward, model, self.params)(model, data)
+            if program.settle_steps:  # Task.settle_steps: zero controls, then the clock restarts
+                step = _batched(mjx.step, model, self.params)
+                data, _ = lax.scan(lambda d, _: (step(model, d), None), data, None, length=program.settle_steps)
+                data = _batched(mjx.forward, model, self.params)(model, data.replace(time=jnp.zeros_like(data.time)))
             if program.on_demand:
                 data = _with_on_demand(data, {k: jnp.zeros_like(getattr(data._impl, k)) for k in ON_DEMAND_FIELDS})
             return where(mask, data, self.raw)

@@ -1,0 +1,23 @@
+"""The DeepMind Control Suite: dm_control's tasks, one file per domain, registered as data.
+
+``SUITE`` lists each task as ``(id, "module:Class", max_episode_steps, dm_control's
+(domain, task), the class's keyword arguments)``; ``mjvec.envs.TASKS`` registers every
+row as ``mjvec/<id>``. Importing this package imports no domain. See docs/dm_control.md.
+"""
+
+from __future__ import annotations
+
+__all__ = ["SUITE"]
+
+SUITE: tuple[tuple[str, str, int, tuple[str, str], dict], ...] = (
+    ("CartpoleBalance-v0", "cartpole:Cartpole", 1000, ("cartpole", "balance"), {"swing_up": False, "sparse": False}),
+    ("CartpoleBalanceSparse-v0", "cartpole:Cartpole", 1000, ("cartpole", "balance_sparse"),
+     {"swing_up": False, "sparse": True}),
+    ("CartpoleSwingup-v0", "cartpole:Cartpole", 1000, ("cartpole", "swingup"), {"swing_up": True, "sparse": False}),
+    ("CartpoleSwingupSparse-v0", "cartpole:Cartpole", 1000, ("cartpole", "swingup_sparse"),
+     {"swing_up": True, "sparse": True}),
+    ("CheetahRun-v0", "cheetah:Cheetah", 1000, ("cheetah", "run"), {}),
+    ("WalkerStand-v0", "walker:Walker", 1000, ("walker", "stand"), {"move_speed": 0.0}),
+    ("WalkerWalk-v0", "walker:Walker", 1000, ("walker", "walk"), {"move_speed": 1.0}),
+    ("WalkerRun-v0", "walker:Walker", 1000, ("walker", "run"), {"move_speed": 8.0}),
+)

@@ -1,0 +1,199 @@
+"""The Control Suite's tasks without dm_control imported: registration, spaces, episodes,
+determinism, the reward vocabulary against its definitions, and the MJX backend.
+
+The tasks read dm_control's model files from the installed `dm-control` package (never
+imported: dm_control 1.0.50 does not import under MuJoCo 4.0); without it these tests
+skip. The parity tests against dm_control itself are tests/test_dm_control_parity.py.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import os
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+import mjvec
+from mjvec.envs.dm_control import SUITE, rewards
+
+if importlib.util.find_spec("dm_control") is None:
+    pytest.skip("the Control Suite tasks read their models from dm-control: pip install 'mjvec[dm_control]'",
+                allow_module_level=True)
+
+IDS = [row[0] for row in SUITE]
+
+
+@pytest.mark.parametrize("env_id", IDS)
+def test_every_task_is_registered_with_dict_observations_and_1000_step_episodes(env_id):
+    env = gym.make_vec(f"mjvec/{env_id}", num_envs=2)
+    try:
+        space = env.single_observation_space
+        assert isinstance(space, gym.spaces.Dict) and len(space) >= 1
+        obs, info = env.reset(seed=0)
+        assert list(obs) == list(space), "keys in the task's order"
+        for key, sub in space.items():
+            assert obs[key].shape == (2, *sub.shape) and obs[key].dtype == np.float64
+        assert env.max_episode_steps == 1000
+        np.testing.assert_array_equal(info["discount"], [1.0, 1.0])
+        obs, reward, terminated, truncated, info = env.step(env.action_space.sample())
+        assert reward.shape == (2,) and np.all((0 <= reward) & (reward <= 1))
+        assert obs in env.observation_space
+    finally:
+        env.close()
+
+
+@pytest.mark.parametrize("env_id", IDS)
+def test_flat_observation_is_the_dict_concatenated_in_its_order(env_id):
+    a = mjvec.make(env_id, 3)
+    b = mjvec.make(env_id, 3, flat_observation=True)
+    try:
+        obs, _ = a.reset(seed=1)
+        flat, _ = b.reset(seed=1)
+        expected = np.concatenate([obs[k].reshape(3, -1) for k in obs], axis=1)
+        np.testing.assert_array_equal(flat, expected)
+        assert b.single_observation_space.shape == (expected.shape[1],)
+        action = np.full((3, *a.single_action_space.shape), 0.3, np.float32)
+        obs, r1, *_ = a.step(action)
+        flat, r2, *_ = b.step(action)
+        np.testing.assert_array_equal(flat, np.concatenate([obs[k].reshape(3, -1) for k in obs], axis=1))
+        np.testing.assert_array_equal(r1, r2)
+    finally:
+        a.close()
+        b.close()
+
+
+@pytest.mark.parametrize("env_id", IDS)
+def test_same_seed_same_episode_other_seed_other_start(env_id):
+    runs = []
+    for seed in (3, 3, 4):
+        env = mjvec.make(env_id, 2)
+        obs, _ = env.reset(seed=seed)
+        steps = [obs]
+        for _ in range(5):
+            steps.append(env.step(np.full((2, *env.single_action_space.shape), -0.5, np.float32))[0])
+        env.close()
+        runs.append(np.concatenate([np.concatenate([s[k].reshape(2, -1) for k in s], 1) for s in steps], 1))
+    np.testing.assert_array_equal(runs[0], runs[1])
+    assert not np.array_equal(runs[0], runs[2])
+    assert not np.array_equal(runs[0][0], runs[0][1]), "each env has its own stream"
+
+
+def test_the_task_of_an_id_cannot_be_changed_by_its_arguments():
+    with pytest.raises(TypeError, match="sets `swing_up`=True itself"):
+        mjvec.make("CartpoleSwingup-v0", 1, swing_up=False)
+    with pytest.raises(TypeError, match="did you mean 'flat_observation'"):
+        mjvec.make("CartpoleSwingup-v0", 1, flat_observations=True)
+    with pytest.raises(TypeError, match="flat_observation"):
+        mjvec.make("CartpoleSwingup-v0", 1, flat_observation="yes")
+
+
+def test_dm_controls_keys_are_observation_terms_beside_others():
+    env = mjvec.make("CartpoleSwingup-v0", 2, observations={"velocity": "velocity", "state": "privileged"})
+    ref = mjvec.make("CartpoleSwingup-v0", 2)
+    try:
+        obs, _ = env.reset(seed=0)
+        full, _ = ref.reset(seed=0)
+        assert list(obs) == ["velocity", "state"]
+        np.testing.assert_array_equal(obs["velocity"], full["velocity"])
+    finally:
+        env.close()
+        ref.close()
+
+
+def test_models_are_dm_controls_files_with_their_control_timesteps():
+    from mjvec.envs.dm_control.base import n_sub_steps, suite_model_path
+
+    assert os.path.samefile(os.path.dirname(suite_model_path("cartpole.xml")),
+                            os.path.join(os.path.dirname(importlib.util.find_spec("dm_control").origin), "suite"))
+    task = mjvec.make_task("CartpoleSwingup-v0")
+    assert task.frame_skip == 1 and task.model.opt.timestep == 0.01
+    assert n_sub_steps(0.025, 0.0025) == 10 and n_sub_steps(0.02, 0.005) == 4
+    with pytest.raises(ValueError, match="whole multiple"):
+        n_sub_steps(0.025, 0.01)
+
+
+# -- the reward vocabulary, against its definitions ------------------------------------------
+_DEFINITIONS = {  # the value of each sigmoid at distance x, for value v at x = 1
+    "gaussian": lambda x, v: math.exp(-0.5 * (x * math.sqrt(-2 * math.log(v))) ** 2),
+    "hyperbolic": lambda x, v: 1 / math.cosh(x * math.acosh(1 / v)),
+    "long_tail": lambda x, v: 1 / ((x * math.sqrt(1 / v - 1)) ** 2 + 1),
+    "reciprocal": lambda x, v: 1 / (abs(x) * (1 / v - 1) + 1),
+    "cosine": lambda x, v: (1 + math.cos(math.pi * x * math.acos(2 * v - 1) / math.pi)) / 2
+    if abs(x * math.acos(2 * v - 1) / math.pi) < 1 else 0.0,
+    "linear": lambda x, v: 1 - x * (1 - v) if abs(x * (1 - v)) < 1 else 0.0,
+    "quadratic": lambda x, v: 1 - (x * math.sqrt(1 - v)) ** 2 if abs(x * math.sqrt(1 - v)) < 1 else 0.0,
+    "tanh_squared": lambda x, v: 1 - math.tanh(x * math.atanh(math.sqrt(1 - v))) ** 2,
+}
+
+
+@pytest.mark.parametrize("sigmoid", rewards.SIGMOIDS)
+def test_tolerance_is_one_in_bounds_value_at_margin_at_the_margin_and_falls_off(sigmoid):
+    v, lower, upper, margin = 0.2, -0.5, 1.0, 2.0
+    x = np.array([-0.5, 0.0, 1.0, 3.0, -2.5, 5.0, -7.0, 1.5])
+    out = rewards.tolerance(np, x, (lower, upper), margin, sigmoid, v)
+    np.testing.assert_array_equal(out[:3], 1.0)
+    np.testing.assert_allclose(out[3:5], v, rtol=1e-12)  # distance == margin on both sides
+    d = np.where(x < lower, lower - x, x - upper) / margin
+    expected = [1.0 if lower <= xi <= upper else _DEFINITIONS[sigmoid](di, v) for xi, di in zip(x, d)]
+    np.testing.assert_allclose(out, expected, rtol=1e-12, atol=1e-15)
+    assert out[5] <= out[3] and out[6] <= out[4], "decreasing away from the bounds"
+    # margin 0: a step
+    np.testing.assert_array_equal(rewards.tolerance(np, x, (lower, upper), 0.0, sigmoid, v), [1, 1, 1, 0, 0, 0, 0, 0])
+
+
+def test_tolerance_refuses_bad_parameters_by_name():
+    x = np.zeros(3)
+    with pytest.raises(ValueError, match="lower <= upper"):
+        rewards.tolerance(np, x, (1.0, 0.0))
+    with pytest.raises(ValueError, match="`margin` must be >= 0"):
+        rewards.tolerance(np, x, margin=-1.0)
+    with pytest.raises(ValueError, match="strictly between 0 and 1"):
+        rewards.tolerance(np, x, margin=1.0, sigmoid="gaussian", value_at_margin=0.0)
+    with pytest.raises(ValueError, match="did you mean 'long_tail'"):
+        rewards.tolerance(np, x, margin=1.0, sigmoid="longtail")
+    np.testing.assert_array_equal(rewards.tolerance(np, np.array([2.0]), margin=1.0, sigmoid="linear",
+                                                    value_at_margin=0.0), [0.0])
+
+
+@pytest.mark.parametrize("sigmoid", rewards.SIGMOIDS)
+def test_tolerance_traces_under_jax(sigmoid):
+    jax = pytest.importorskip("jax")
+    x = np.linspace(-3, 3, 25)
+    f = jax.jit(lambda x: rewards.tolerance(jax.numpy, x, (-0.5, 0.5), 1.5, sigmoid, 0.3))
+    np.testing.assert_allclose(np.asarray(f(x)), rewards.tolerance(np, x, (-0.5, 0.5), 1.5, sigmoid, 0.3),
+                               rtol=1e-5, atol=1e-6)  # float32
+
+
+# -- MJX ---------------------------------------------------------------------------------
+#: domain: (steps, atol) of MJX (float32) against the CPU backend from the same states
+MJX_TOLERANCES = {"CartpoleSwingup-v0": (100, 1e-4)}
+
+
+@pytest.mark.parametrize("env_id", sorted(MJX_TOLERANCES))
+def test_mjx_steps_the_cpu_backends_episode(env_id, tmp_path_factory):
+    pytest.importorskip("jax")
+    pytest.importorskip("mujoco.mjx")
+    os.environ.setdefault("MJVEC_JAX_CACHE", str(tmp_path_factory.mktemp("jax-cache")))
+    steps, atol = MJX_TOLERANCES[env_id]
+    cpu, mjx = mjvec.make(env_id, 3), mjvec.make(env_id, 3, backend="mjx")
+    try:
+        cpu.reset(seed=0)
+        states = cpu.get_state()
+        o2, _ = mjx.reset(seed=0, options={"state": states})
+        o1, _ = cpu.reset(seed=0, options={"state": states})
+        for k in o1:
+            np.testing.assert_allclose(o2[k], o1[k], rtol=0, atol=1e-6)
+        rng = np.random.default_rng(0)
+        for t in range(steps):
+            a = rng.uniform(-1, 1, (3, *cpu.single_action_space.shape)).astype(np.float32)
+            o1, r1, *_ = cpu.step(a)
+            o2, r2, *_ = mjx.step(a)
+            for k in o1:
+                np.testing.assert_allclose(o2[k], o1[k], rtol=0, atol=atol, err_msg=f"step {t} {k}")
+            np.testing.assert_allclose(r2, r1, rtol=0, atol=atol, err_msg=f"step {t} reward")
+    finally:
+        cpu.close()
+        mjx.close()

@@ -1,0 +1,127 @@
+"""The Control Suite against dm_control itself: same state, same actions, same numbers.
+
+dm_control 1.0.50 imports under MuJoCo 3.17, not 4.0, so these tests run in the
+environment `.ci/run` makes for them (`.venv-dmc`: mujoco 3.17, dm-control 1.0.50) and
+skip elsewhere, saying why. Each task starts from dm_control's own reset states (copied
+in with `reset(options={"state": ...})`) and is stepped with the same actions; reward,
+discount and every observation key are compared at every step, bit for bit unless
+`TOLERANCES` gives a bound and its reason (docs/dm_control.md has the same table).
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("MUJOCO_GL", "disable")  # dm_control picks a GL platform on import; none is needed
+
+import mujoco
+import numpy as np
+import pytest
+
+try:
+    from dm_control import suite
+    from dm_control.utils import rewards as dm_rewards
+except Exception as e:  # noqa: BLE001 - under MuJoCo 4.0 the import fails with an AttributeError
+    pytest.skip(
+        f"dm_control cannot be imported here ({type(e).__name__}: {e}); the parity tests run in .venv-dmc"
+        " (mujoco 3.17 + dm-control 1.0.50, see .ci/run)",
+        allow_module_level=True,
+    )
+
+import mjvec
+from mjvec.envs.dm_control import SUITE
+from mjvec.envs.dm_control import rewards
+
+#: per-task bounds where the computation is not the same as dm_control's: {id: (atol, reason)}
+TOLERANCES: dict[str, tuple[float, str]] = {}
+
+IDS = [row[0] for row in SUITE]
+_REF = {row[0]: row[3] for row in SUITE}
+
+
+def _dm_state(physics) -> np.ndarray:
+    model, data = physics.model.ptr, physics.data.ptr
+    spec = mujoco.mjtState.mjSTATE_INTEGRATION
+    out = np.empty(mujoco.mj_stateSize(model, spec))
+    mujoco.mj_getState(model, data, out, spec)
+    return out
+
+
+def _compare(ours, theirs, atol: float, where: str) -> None:
+    if atol == 0:
+        np.testing.assert_array_equal(ours, theirs, err_msg=where, strict=True)
+    else:
+        np.testing.assert_allclose(ours, theirs, rtol=0, atol=atol, err_msg=where)
+
+
+@pytest.mark.parametrize("env_id", IDS)
+def test_steps_equal_dm_control_from_its_reset_states(env_id):
+    num_envs, steps = 3, 200
+    domain, task = _REF[env_id]
+    atol = TOLERANCES.get(env_id, (0.0, ""))[0]
+    refs = [suite.load(domain, task, task_kwargs={"random": seed}) for seed in range(num_envs)]
+    first = [ref.reset() for ref in refs]
+    env = mjvec.make(env_id, num_envs)
+    try:
+        states = np.stack([_dm_state(ref.physics) for ref in refs])
+        obs, info = env.reset(seed=0, options={"state": states})
+        assert list(obs) == list(first[0].observation), "observation keys in dm_control's order"
+        for key in obs:
+            _compare(obs[key], np.stack([ts.observation[key] for ts in first]), atol, f"reset {key}")
+        spec = refs[0].action_spec()
+        rng = np.random.default_rng(0)
+        for t in range(steps):
+            # float32 values, exactly the float64 dm_control is given
+            action = rng.uniform(spec.minimum, spec.maximum, (num_envs, *spec.shape)).astype(np.float32)
+            obs, reward, terminated, truncated, info = env.step(action)
+            out = [ref.step(action[i].astype(np.float64)) for i, ref in enumerate(refs)]
+            _compare(reward, np.array([ts.reward for ts in out]), atol, f"step {t} reward")
+            np.testing.assert_array_equal(info["discount"], [ts.discount for ts in out], err_msg=f"step {t}")
+            np.testing.assert_array_equal(terminated, [ts.last() and ts.discount == 0 for ts in out])
+            for key in obs:
+                _compare(obs[key], np.stack([ts.observation[key] for ts in out]), atol, f"step {t} {key}")
+    finally:
+        env.close()
+
+
+@pytest.mark.parametrize("env_id", IDS)
+def test_the_episode_is_dm_controls_length_and_flat_observation_its_order(env_id):
+    domain, task = _REF[env_id]
+    ref = suite.load(domain, task, task_kwargs={"random": 0}, environment_kwargs={"flat_observation": True})
+    ts = ref.reset()
+    env = mjvec.make(env_id, 1, flat_observation=True)
+    try:
+        obs, _ = env.reset(seed=0, options={"state": _dm_state(ref.physics)[None]})
+        np.testing.assert_array_equal(obs[0], ts.observation["observations"])
+        steps = 0
+        zero = np.zeros((1, *ref.action_spec().shape), np.float32)
+        while not ts.last():
+            ts = ref.step(zero[0].astype(np.float64))
+            obs, _, terminated, truncated, _ = env.step(zero)
+            steps += 1
+            assert bool(truncated[0]) == (ts.last() and ts.discount == 1.0)
+        np.testing.assert_array_equal(obs[0], ts.observation["observations"])
+        assert steps == env.max_episode_steps and bool(truncated[0])
+    finally:
+        env.close()
+
+
+_X = np.concatenate([np.linspace(-4, 4, 81), [-np.inf, np.inf, 0.25, -0.25, 1.0, -1.0]])
+
+
+@pytest.mark.parametrize("sigmoid", rewards.SIGMOIDS)
+@pytest.mark.parametrize("value_at_margin", [0.0, 0.1, 0.5, 0.95])
+@pytest.mark.parametrize("bounds,margin", [((0.0, 0.0), 1.0), ((-0.25, 0.5), 2.0), ((-1.0, 1.0), 0.0),
+                                           ((0.5, np.inf), 0.3)])
+def test_tolerance_equals_dm_controls(sigmoid, value_at_margin, bounds, margin):
+    kwargs = dict(bounds=bounds, margin=margin, sigmoid=sigmoid, value_at_margin=value_at_margin)
+    try:
+        with np.errstate(invalid="ignore"):
+            expected = dm_rewards.tolerance(_X, **kwargs)
+    except ValueError:
+        with pytest.raises(ValueError):
+            rewards.tolerance(np, _X, **kwargs)
+        return
+    with np.errstate(invalid="ignore"):  # inf - inf where a bound is infinite, as in dm_control
+        ours = rewards.tolerance(np, _X, **kwargs)
+    np.testing.assert_array_equal(ours, expected)
