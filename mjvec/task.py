@@ -113,6 +113,8 @@ class Task:
     #: Physics steps run with zero controls after the reset state is written (then ``time = 0``
     #: and ``mj_forward``): dm_control's cheetah lets its drawn pose settle for 200 steps.
     settle_steps: int = 0
+    #: Whether ``reset_rejected`` judges each simulated reset state (CPU backend only).
+    rejects_reset: bool = False
 
     def __init__(
         self,
@@ -213,6 +215,11 @@ class Task:
         else:
             qvel = init_qvel + rng.uniform(low=-s, high=s, size=self.model.nv)
         return qpos, qvel
+
+    def reset_rejected(self, xp, data):
+        """``(n,)`` bool, with ``rejects_reset = True``: the reset states (written, ``mj_forward`` run)
+        to draw again from the env's own stream, e.g. ``data.ncon > 0`` for a pose that penetrates."""
+        raise NotImplementedError
 
     def default_actions(self) -> ActionSpec:
         """The inputs an action drives unless ``actions=`` says otherwise: every actuator."""

@@ -197,3 +197,36 @@ def test_mjx_steps_the_cpu_backends_episode(env_id, tmp_path_factory):
     finally:
         cpu.close()
         mjx.close()
+
+
+# -- reset states drawn again where the task rejects them ---------------------------------------
+def test_rejected_reset_states_are_drawn_again_from_each_envs_own_stream():
+    from mjvec.envs.dm_control.ball_in_cup import BallInCup
+
+    class LeftOnly(BallInCup):  # a rule that rejects half of the draws, to see the loop at work
+        def reset_rejected(self, xp, data):
+            return data.qpos[:, 2] >= 0
+
+    three = mjvec.make(LeftOnly(), 3, max_episode_steps=1000)
+    one = mjvec.make(LeftOnly(), 1, max_episode_steps=1000)
+    free = mjvec.make(BallInCup(), 3, max_episode_steps=1000)
+    try:
+        many = mjvec.make(LeftOnly(), 64)
+        obs, _ = many.reset(seed=5)
+        assert np.all(obs["position"][:, 2] < 0)
+        many.close()
+        o3, _ = three.reset(seed=[7, 8, 9])
+        o1, _ = one.reset(seed=[8])
+        np.testing.assert_array_equal(o3["position"][1], o1["position"][0])  # env 8's stream alone decides
+        assert np.all(free.reset(seed=0)[0]["position"][:, 2] >= -0.2)
+        assert free._backend.sim.data.ncon.max() == 0  # BallInCup's own rule: no contact at the start
+    finally:
+        three.close()
+        one.close()
+        free.close()
+
+
+def test_mjx_refuses_a_task_that_rejects_reset_states_by_name():
+    pytest.importorskip("jax")
+    with pytest.raises(ValueError, match="BallInCup draws its reset states again.*use backend='cpu'"):
+        mjvec.make("BallInCupCatch-v0", 2, backend="mjx")

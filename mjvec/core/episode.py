@@ -39,6 +39,8 @@ from typing import Any, NamedTuple
 import numpy as np
 from gymnasium.vector import AutoresetMode
 
+from mjvec.core.random import MAX_TRIES
+
 __all__ = ["Rules", "Episodes", "Faults", "StepOut", "ResetOut", "Seeding", "step", "reset"]
 
 
@@ -122,6 +124,8 @@ def _reset_simulations(ops, rules: Rules, ep: Episodes, sim, mask, draw, states=
         sim.reset(mask, qpos, qvel)
         streams = ops.commit(streams, rng, mask)
         exhausted = ops.exhausted(rng, mask)
+        if getattr(task, "rejects_reset", False):
+            streams, exhausted = _redraw_rejected(ops, task, sim, streams, mask, exhausted)
     else:
         sim.reset_to(mask, states)
     faults = ep.faults
@@ -131,6 +135,24 @@ def _reset_simulations(ops, rules: Rules, ep: Episodes, sim, mask, draw, states=
         elapsed=ops.where(mask, 0, ep.elapsed), ended=_and_not(ep.ended, mask), streams=streams, faults=faults
     )
     return ep, exhausted
+
+
+def _redraw_rejected(ops, task, sim, streams, mask, exhausted):
+    """Draw again, from its own stream, each env whose reset state the task rejects once simulated
+    (``Task.reset_rejected``: dm_control's "while physics.data.ncon > 0" loops), up to ``MAX_TRIES``.
+
+    A Python loop over eager values: the MJX backend refuses such tasks (``make_backend``).
+    """
+    xp = ops.xp
+    for _ in range(MAX_TRIES):
+        bad = ops.some(mask & task.reset_rejected(xp, sim.data))
+        if bad is None:
+            return streams, exhausted
+        rng = ops.random(streams, bad)
+        qpos, qvel = task.reset_state(xp, rng, task.init_qpos, task.init_qvel)
+        sim.reset(bad, qpos, qvel)
+        streams = ops.commit(streams, rng, bad)
+    return streams, bad if exhausted is None else exhausted | bad
 
 
 def _count_faults(ops, ep: Episodes, faults: Faults | None, bad_obs, reward, stepping) -> tuple[Any, Episodes]:

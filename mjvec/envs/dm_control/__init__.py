@@ -20,4 +20,11 @@ SUITE: tuple[tuple[str, str, int, tuple[str, str], dict], ...] = (
     ("WalkerStand-v0", "walker:Walker", 1000, ("walker", "stand"), {"move_speed": 0.0}),
     ("WalkerWalk-v0", "walker:Walker", 1000, ("walker", "walk"), {"move_speed": 1.0}),
     ("WalkerRun-v0", "walker:Walker", 1000, ("walker", "run"), {"move_speed": 8.0}),
+    ("PendulumSwingup-v0", "pendulum:Pendulum", 1000, ("pendulum", "swingup"), {}),
+    ("PointMassEasy-v0", "point_mass:PointMass", 1000, ("point_mass", "easy"), {}),
+    ("AcrobotSwingup-v0", "acrobot:Acrobot", 1000, ("acrobot", "swingup"), {"sparse": False}),
+    ("AcrobotSwingupSparse-v0", "acrobot:Acrobot", 1000, ("acrobot", "swingup_sparse"), {"sparse": True}),
+    ("HopperStand-v0", "hopper:Hopper", 1000, ("hopper", "stand"), {"hopping": False}),
+    ("HopperHop-v0", "hopper:Hopper", 1000, ("hopper", "hop"), {"hopping": True}),
+    ("BallInCupCatch-v0", "ball_in_cup:BallInCup", 1000, ("ball_in_cup", "catch"), {}),
 )
