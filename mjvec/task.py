@@ -115,6 +115,8 @@ class Task:
     settle_steps: int = 0
     #: Whether ``reset_rejected`` judges each simulated reset state (CPU backend only).
     rejects_reset: bool = False
+    #: Model fields ``reset_model`` draws per env at every reset (CPU backend only).
+    reset_model_fields: tuple[str, ...] = ()
 
     def __init__(
         self,
@@ -215,6 +217,11 @@ class Task:
         else:
             qvel = init_qvel + rng.uniform(low=-s, high=s, size=self.model.nv)
         return qpos, qvel
+
+    def reset_model(self, xp, rng) -> dict[str, Any]:
+        """``{field: (m, *field shape)}``, with ``reset_model_fields``: each reset env's model values,
+        drawn before its state (dm_control's reacher moves its target geom every episode)."""
+        raise NotImplementedError
 
     def reset_rejected(self, xp, data):
         """``(n,)`` bool, with ``rejects_reset = True``: the reset states (written, ``mj_forward`` run)

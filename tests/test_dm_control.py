@@ -230,3 +230,34 @@ def test_mjx_refuses_a_task_that_rejects_reset_states_by_name():
     pytest.importorskip("jax")
     with pytest.raises(ValueError, match="BallInCup draws its reset states again.*use backend='cpu'"):
         mjvec.make("BallInCupCatch-v0", 2, backend="mjx")
+
+
+# -- model values the task draws per env at every reset -----------------------------------------
+def test_reachers_target_is_drawn_per_env_at_every_reset_on_its_circle():
+    env = mjvec.make("ReacherEasy-v0", 16, autoreset_mode="disabled")
+    try:
+        targets = []
+        for seed in (0, 0, None):
+            env.reset(seed=seed)
+            task = env._backend.sim
+            target = np.array(task._expanded["geom_pos"][:, mjvec.make_task("ReacherEasy-v0")._target, :2])
+            targets.append(target)
+        radius = np.linalg.norm(targets[0], axis=1)
+        assert np.all((0.05 <= radius) & (radius <= 0.2)), radius
+        assert len(np.unique(targets[0][:, 0])) == 16, "each env its own target"
+        np.testing.assert_array_equal(targets[0], targets[1])
+        assert not np.array_equal(targets[1], targets[2]), "a new draw at the next reset"
+        obs, *_ = env.step(np.zeros((16, 2), np.float32))
+        geom_xpos = env._backend.sim.data.geom_xpos  # the observation sees the drawn target
+        np.testing.assert_allclose(obs["to_target"] + geom_xpos[:, mjvec.make_task("ReacherEasy-v0")._finger, :2],
+                                   targets[2], atol=1e-12)
+    finally:
+        env.close()
+
+
+def test_fields_a_task_draws_itself_cannot_be_randomized_and_mjx_refuses_them():
+    with pytest.raises(ValueError, match=r"draws \['geom_pos'\] itself at every reset"):
+        mjvec.make("ReacherEasy-v0", 2, randomize={"geom_pos": mjvec.Uniform(0.9, 1.1)})
+    pytest.importorskip("jax")
+    with pytest.raises(ValueError, match=r"Reacher draws the model fields \['geom_pos'\].*use backend='cpu'"):
+        mjvec.make("ReacherEasy-v0", 2, backend="mjx")

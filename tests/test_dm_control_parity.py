@@ -79,6 +79,13 @@ def test_steps_equal_dm_control_from_its_reset_states(env_id):
     try:
         states = np.stack([_dm_state(ref.physics) for ref in refs])
         obs, info = env.reset(seed=0, options={"state": states})
+        task = mjvec.make_task(env_id)
+        if task.reset_model_fields:
+            # the model values dm_control drew (reacher's target), copied in (test-only: a state holds none),
+            # then the states again: a reset to given states draws no model values
+            for f in task.reset_model_fields:
+                env._backend.sim._expanded[f][...] = np.stack([getattr(ref.physics.model, f) for ref in refs])
+            obs, info = env.reset(options={"state": states})
         assert list(obs) == list(first[0].observation), "observation keys in dm_control's order"
         for key in obs:
             _compare(obs[key], np.stack([ts.observation[key] for ts in first]), f"reset {key}")
@@ -106,6 +113,9 @@ def test_the_episode_is_dm_controls_length_and_flat_observation_its_order(env_id
     env = mjvec.make(env_id, 1, flat_observation=True)
     try:
         obs, _ = env.reset(seed=0, options={"state": _dm_state(ref.physics)[None]})
+        for f in mjvec.make_task(env_id).reset_model_fields:  # as above
+            env._backend.sim._expanded[f][...] = getattr(ref.physics.model, f)[None]
+            obs, _ = env.reset(options={"state": _dm_state(ref.physics)[None]})
         np.testing.assert_array_equal(obs[0], ts.observation["observations"])
         steps = 0
         zero = np.zeros((1, *ref.action_spec().shape), np.float32)

@@ -81,6 +81,11 @@ def make_backend(name: str, rules, num_envs: int, observation_space, *, array_ty
             " (Task.reset_rejected, e.g. no contact), an eager loop that backend='mjx' does not run inside its jit;"
             " use backend='cpu'"
         )
+    if getattr(rules.task, "reset_model_fields", ()):
+        raise ValueError(
+            f"{type(rules.task).__name__} draws the model fields {list(rules.task.reset_model_fields)} itself at"
+            " every reset (Task.reset_model), which backend='mjx' does not do yet; use backend='cpu'"
+        )
     try:
         from mjvec.backends.mjx import MjxBackend
     except ImportError as e:

@@ -145,10 +145,20 @@ class CpuSimulation(RolloutRecording):
         self._randomization = randomization
         #: the last message per kind of fault, where the engine gave one
         self.messages: dict[str, str] = {}
+        # the model fields the task itself draws at every reset (Task.reset_model: reacher's target)
+        task_fields = tuple(getattr(task, "reset_model_fields", ()))
+        if task_fields and (variants is not None or (randomization is not None
+                                                     and set(task_fields) & set(randomization.fields))):
+            raise ValueError(
+                f"{type(task).__name__} draws {list(task_fields)} itself at every reset: `randomize` cannot vary"
+                " them too, and `variants` cannot be combined with it"
+            )
+        self._expanded = {f: self._batch.expand(f) for f in task_fields}
         if randomization is not None:
             # live (num_envs, ...) per-simulation values of each randomized field
-            self._expanded = {f: self._batch.expand(f) for f in randomization.fields}
-            for f, target in self._expanded.items():
+            self._expanded.update({f: self._batch.expand(f) for f in randomization.fields})
+            for f in randomization.fields:
+                target = self._expanded[f]
                 # the sensor added for cfrc_ext (with_rne_post_constraint) comes after the task's
                 # sensors: a drawn sensor_* field is the task's rows, the added one keeps its value
                 rows = randomization.nominal[f].shape[0] if randomization.nominal[f].ndim else None
@@ -318,7 +328,7 @@ class CpuSimulation(RolloutRecording):
         for f, value in values.items():
             target = self._expanded[f]
             target[mask] = np.reshape(value, target[mask].shape)
-        if self._randomization.set_const:
+        if self._randomization is not None and self._randomization.set_const:
             self._batch.set_const(mask)
 
     def reset(self, mask: np.ndarray, qpos: np.ndarray, qvel: np.ndarray) -> None:

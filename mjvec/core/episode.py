@@ -118,6 +118,11 @@ def _reset_simulations(ops, rules: Rules, ep: Episodes, sim, mask, draw, states=
         sim.set_params(draw, rules.randomization.sample(xp, rng))
         streams = ops.commit(streams, rng, draw)
     exhausted = None
+    if states is None and getattr(task, "reset_model_fields", ()):
+        # the model parameters the task itself draws each episode (dm_control's reacher target)
+        rng = ops.random(streams, mask)
+        sim.set_params(mask, task.reset_model(xp, rng))
+        streams = ops.commit(streams, rng, mask)
     if states is None:
         rng = ops.random(streams, mask)
         qpos, qvel = task.reset_state(xp, rng, task.init_qpos, task.init_qvel)

@@ -27,4 +27,9 @@ SUITE: tuple[tuple[str, str, int, tuple[str, str], dict], ...] = (
     ("HopperStand-v0", "hopper:Hopper", 1000, ("hopper", "stand"), {"hopping": False}),
     ("HopperHop-v0", "hopper:Hopper", 1000, ("hopper", "hop"), {"hopping": True}),
     ("BallInCupCatch-v0", "ball_in_cup:BallInCup", 1000, ("ball_in_cup", "catch"), {}),
+    ("ReacherEasy-v0", "reacher:Reacher", 1000, ("reacher", "easy"), {"target_size": 0.05}),
+    ("ReacherHard-v0", "reacher:Reacher", 1000, ("reacher", "hard"), {"target_size": 0.015}),
+    ("FingerSpin-v0", "finger:Finger", 1000, ("finger", "spin"), {"turn": False}),
+    ("FingerTurnEasy-v0", "finger:Finger", 1000, ("finger", "turn_easy"), {"turn": True, "target_radius": 0.07}),
+    ("FingerTurnHard-v0", "finger:Finger", 1000, ("finger", "turn_hard"), {"turn": True, "target_radius": 0.03}),
 )

@@ -87,6 +87,7 @@ class ControlSuiteTask(Task):
         if not isinstance(flat_observation, (bool, np.bool_)):
             raise TypeError(f"`flat_observation` must be a bool, got {type(flat_observation).__name__}")
         spec = mujoco.MjSpec.from_file(suite_model_path(self.model_file))
+        self.edit_spec(spec)
         timestep = spec.option.timestep
         steps = 1 if self.control_timestep is None else n_sub_steps(self.control_timestep, timestep)
         super().__init__(spec, steps)
@@ -102,6 +103,10 @@ class ControlSuiteTask(Task):
             )
 
     # -- what a domain file writes ---------------------------------------------------
+    def edit_spec(self, spec: mujoco.MjSpec) -> None:
+        """Set what the task's ``initialize_episode`` sets to the same value every episode (reacher's
+        target size), on the spec before it is compiled. Nothing by default."""
+
     def find_ids(self, model: mujoco.MjModel) -> None:
         """Resolve the names the functions index by (``model.body("torso").id``...) once, as attributes."""
 
