@@ -47,6 +47,13 @@ TOLERANCES: dict[str, tuple[float, str]] = {
     "WalkerRun-v0": (2e-13, _SCALAR_SQUARE),
     "AcrobotSwingup-v0": (2e-13, _SCALAR_SQUARE),
     "PointMassEasy-v0": (2e-13, _SCALAR_SQUARE),
+    "FishUpright-v0": (2e-13, _SCALAR_SQUARE),
+    "FishSwim-v0": (2e-13, _SCALAR_SQUARE),
+    "SwimmerSwimmer6-v0": (2e-13, _SCALAR_SQUARE),
+    "SwimmerSwimmer15-v0": (2e-13, _SCALAR_SQUARE),
+    "HumanoidStand-v0": (2e-13, _SCALAR_SQUARE),
+    "HumanoidWalk-v0": (2e-13, _SCALAR_SQUARE),
+    "HumanoidRun-v0": (2e-13, _SCALAR_SQUARE),
 }
 
 IDS = [row[0] for row in SUITE]

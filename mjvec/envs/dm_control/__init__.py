@@ -32,4 +32,11 @@ SUITE: tuple[tuple[str, str, int, tuple[str, str], dict], ...] = (
     ("FingerSpin-v0", "finger:Finger", 1000, ("finger", "spin"), {"turn": False}),
     ("FingerTurnEasy-v0", "finger:Finger", 1000, ("finger", "turn_easy"), {"turn": True, "target_radius": 0.07}),
     ("FingerTurnHard-v0", "finger:Finger", 1000, ("finger", "turn_hard"), {"turn": True, "target_radius": 0.03}),
+    ("FishUpright-v0", "fish:Fish", 1000, ("fish", "upright"), {"swim": False}),
+    ("FishSwim-v0", "fish:Fish", 1000, ("fish", "swim"), {"swim": True}),
+    ("SwimmerSwimmer6-v0", "swimmer:Swimmer", 1000, ("swimmer", "swimmer6"), {"n_links": 6}),
+    ("SwimmerSwimmer15-v0", "swimmer:Swimmer", 1000, ("swimmer", "swimmer15"), {"n_links": 15}),
+    ("HumanoidStand-v0", "humanoid:Humanoid", 1000, ("humanoid", "stand"), {"move_speed": 0.0}),
+    ("HumanoidWalk-v0", "humanoid:Humanoid", 1000, ("humanoid", "walk"), {"move_speed": 1.0}),
+    ("HumanoidRun-v0", "humanoid:Humanoid", 1000, ("humanoid", "run"), {"move_speed": 10.0}),
 )
