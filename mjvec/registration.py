@@ -110,6 +110,11 @@ def make(
         task, default_steps = env_id, None
     else:
         task, default_steps = make_task(env_id, **task_kwargs), _entry(env_id).max_episode_steps
+        repeat = getattr(task, "action_repeat", 1)
+        if default_steps is not None and repeat > 1:  # the same episode in fewer, longer env steps
+            if default_steps % repeat:
+                raise ValueError(f"`action_repeat`={repeat} must divide {env_id}'s {default_steps}-step episodes")
+            default_steps //= repeat
     return MjVecEnv(
         task,
         num_envs,

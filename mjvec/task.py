@@ -115,6 +115,11 @@ class Task:
     settle_steps: int = 0
     #: Whether ``reset_rejected`` judges each simulated reset state (CPU backend only).
     rejects_reset: bool = False
+    #: Control steps one env step holds its action for (CPU backend only): ``frame_skip`` is that
+    #: many times a control step's substeps, and the backend sums the task's ``reward(xp, data)``
+    #: after each control step but the last into ``data.repeat_reward`` (the Control Suite's
+    #: DrQ-v2-style action repeat).
+    action_repeat: int = 1
     #: Model fields ``reset_model`` draws per env at every reset (CPU backend only).
     reset_model_fields: tuple[str, ...] = ()
 

@@ -261,3 +261,53 @@ def test_fields_a_task_draws_itself_cannot_be_randomized_and_mjx_refuses_them():
     pytest.importorskip("jax")
     with pytest.raises(ValueError, match=r"Reacher draws the model fields \['geom_pos'\].*use backend='cpu'"):
         mjvec.make("ReacherEasy-v0", 2, backend="mjx")
+
+
+# -- action repeat and pixels ----------------------------------------------------------------
+def test_action_repeat_holds_the_action_and_sums_the_rewards_of_its_control_steps():
+    one = mjvec.make("WalkerWalk-v0", 3)
+    two = mjvec.make("WalkerWalk-v0", 3, action_repeat=2)
+    try:
+        assert (one.max_episode_steps, two.max_episode_steps) == (1000, 500)
+        one.reset(seed=0)
+        states = one.get_state()
+        two.reset(options={"state": states})
+        one.reset(options={"state": states})
+        rng = np.random.default_rng(0)
+        for _ in range(20):
+            action = rng.uniform(-1, 1, (3, 6)).astype(np.float32)
+            o1, r1, *_ = one.step(action)
+            o2, r2a, *_ = one.step(action)
+            obs, reward, *_ = two.step(action)
+            np.testing.assert_array_equal(reward, r2a + r1)
+            for key in obs:
+                np.testing.assert_array_equal(obs[key], o2[key])
+    finally:
+        one.close()
+        two.close()
+    with pytest.raises(ValueError, match="`action_repeat`=3 must divide"):
+        mjvec.make("WalkerWalk-v0", 1, action_repeat=3)
+    with pytest.raises(ValueError, match="action_repeat"):
+        mjvec.make("WalkerWalk-v0", 1, action_repeat=0)
+
+
+def test_mjx_refuses_action_repeat_by_name():
+    pytest.importorskip("jax")
+    with pytest.raises(ValueError, match="action_repeat=2.*use backend='cpu'"):
+        mjvec.make("CartpoleSwingup-v0", 2, action_repeat=2, backend="mjx")
+
+
+def test_pixels_of_the_standard_camera_at_84x84_with_action_repeat(gl):
+    env = mjvec.make("CheetahRun-v0", 2, action_repeat=2,
+                     observations={"pixels": mjvec.Camera(camera=0, width=84, height=84),
+                                   "position": "position", "velocity": "velocity"})
+    try:
+        obs, _ = env.reset(seed=0)
+        assert list(obs) == ["pixels", "position", "velocity"]
+        assert obs["pixels"].shape == (2, 84, 84, 3) and obs["pixels"].dtype == np.uint8
+        first = obs["pixels"].copy()
+        for _ in range(5):
+            obs, *_ = env.step(np.ones((2, 6), np.float32))
+        assert not np.array_equal(first, obs["pixels"]), "the frames follow the simulation"
+    finally:
+        env.close()

@@ -156,3 +156,35 @@ def test_tolerance_equals_dm_controls(sigmoid, value_at_margin, bounds, margin):
     with np.errstate(invalid="ignore"):  # inf - inf where a bound is infinite, as in dm_control
         ours = rewards.tolerance(np, _X, **kwargs)
     np.testing.assert_array_equal(ours, expected)
+
+
+@pytest.mark.parametrize("env_id", ["CheetahRun-v0", "WalkerWalk-v0", "ReacherEasy-v0"])
+def test_action_repeat_is_drq_v2s_repeat_of_dm_control(env_id):
+    """DrQ-v2's ActionRepeatWrapper over dm_control: the action held for 2 control steps, the
+    rewards summed (times the discount, 1 here), the observation of the last."""
+    domain, task = _REF[env_id]
+    ref = suite.load(domain, task, task_kwargs={"random": 3})
+    ref.reset()
+    env = mjvec.make(env_id, 1, action_repeat=2)
+    try:
+        assert env.max_episode_steps == 500
+        state = _dm_state(ref.physics)[None]
+        env.reset(seed=0, options={"state": state})
+        for f in mjvec.make_task(env_id).reset_model_fields:
+            env._backend.sim._expanded[f][...] = getattr(ref.physics.model, f)[None]
+            env.reset(options={"state": state})
+        spec = ref.action_spec()
+        rng = np.random.default_rng(1)
+        for t in range(50):
+            action = rng.uniform(spec.minimum, spec.maximum, (1, *spec.shape)).astype(np.float32)
+            obs, reward, *_ = env.step(action)
+            total, discount = 0.0, 1.0
+            for _ in range(2):
+                ts = ref.step(action[0].astype(np.float64))
+                total += (ts.reward or 0.0) * discount
+                discount *= ts.discount
+            _compare(reward, np.array([total]), f"step {t} reward", TOLERANCES.get(env_id, (0.0, ""))[0])
+            for key in obs:
+                _compare(obs[key][0], ts.observation[key], f"step {t} {key}")
+    finally:
+        env.close()

@@ -27,6 +27,7 @@ from mujoco import batch as mj_batch
 
 from mjvec.actions import ActionSpec, BoundActions
 from mjvec.backends.cpu_rollout import RolloutRecording
+from mjvec.backends.cpu_models import DATA_SIZES, simulated, with_rne_post_constraint
 from mjvec.core.episode import Faults
 from mjvec.mujoco_compat import caller_models
 from mjvec.randomize import BoundRandomization
@@ -46,15 +47,6 @@ _DIVERGED = np.array([w in ("badqpos", "badqvel", "badqacc", "badctrl") for w in
 ON_DEMAND_FIELDS = frozenset({"cacc", "cfrc_int", "cfrc_ext"})
 
 
-# the MjModel sizes MjData's layout depends on: what per-env models must share
-DATA_SIZES = (
-    "nq", "nv", "nu", "na", "nbody", "njnt", "ngeom", "nsite", "ncam", "nlight", "nflex", "nflexvert",
-    "nflexedge", "nflexelem", "nmesh", "nskin", "nhfield", "ntex", "nmat", "npair", "nexclude", "neq",
-    "ntendon", "nwrap", "nsensor", "nsensordata", "nmocap", "nplugin", "npluginstate", "nuserdata",
-    "nhistory", "nJmom", "nM", "nB", "nC", "nD", "ntree", "nbvh", "nbvhdynamic", "narena",
-)
-
-
 # -- os.fork(): a child has the parent's memory but none of its threads ----------------------
 # A batch with worker threads cannot step in a forked child (it waits for threads that are not
 # there) nor be destroyed there (its destructor joins them): in the child, such a simulation
@@ -72,29 +64,6 @@ def _after_fork_in_child() -> None:
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
-
-
-def _simulated(model: mujoco.MjModel) -> mujoco.MjModel:
-    # a diverged simulation is reset by the env, with the task's reset, not by the engine
-    model.opt.disableflags |= mujoco.mjtDisableBit.mjDSBL_AUTORESET
-    return model
-
-
-def with_rne_post_constraint(spec: mujoco.MjSpec) -> mujoco.MjModel:
-    """Compile ``spec`` with a sensor that makes ``mj_forward`` compute cfrc_ext.
-
-    MuJoCo computes ``cacc``/``cfrc_int``/``cfrc_ext`` (``mj_rnePostConstraint``)
-    only when a sensor needs them. A world-body linear-acceleration sensor adds no
-    site and nothing to the dynamics: the state evolves bit for bit as without it.
-    """
-    spec = spec.copy()
-    spec.add_sensor(
-        name="mjvec_rne_post_constraint",
-        type=mujoco.mjtSensor.mjSENS_FRAMELINACC,
-        objtype=mujoco.mjtObj.mjOBJ_XBODY,
-        objname="world",
-    )
-    return spec.compile()
 
 
 class CpuSimulation(RolloutRecording):
@@ -129,7 +98,7 @@ class CpuSimulation(RolloutRecording):
             raise ValueError(
                 f"{type(task).__name__} {need}; the task must keep the MjSpec it was compiled from (`task.spec`)"
             )
-        self.model = self._compile(task.spec, on_demand) if on_demand else _simulated(copy.copy(task.model))
+        self.model = self._compile(task.spec, on_demand) if on_demand else simulated(copy.copy(task.model))
         self._batch = mj_batch.Batch(self.model, num_envs, self.nthread, persistent=True)
         self._pid, self._forked_from = os.getpid(), None
         _LIVE.add(self)
@@ -191,6 +160,11 @@ class CpuSimulation(RolloutRecording):
         # before it reaches the caller (mjvec.core.ops.NumpyOps.own)
         self.data = types.SimpleNamespace(**{**bound, **{f: b[...] for f, b in {**self._derived, **self._on_demand}.items()}})
         self.data.timestep = self._timestep()
+        self._repeat = int(getattr(task, "action_repeat", 1))
+        if self._repeat > 1:
+            if on_demand:
+                raise ValueError(f"{type(task).__name__}: `action_repeat` cannot be combined with {on_demand}")
+            self.data.repeat_reward = np.zeros(num_envs)
 
     def _timestep(self) -> np.ndarray:
         """``(num_envs,)``: each simulation's ``opt.timestep``, live where ``randomize=`` draws it."""
@@ -209,7 +183,7 @@ class CpuSimulation(RolloutRecording):
 
     @staticmethod
     def _compile(spec: mujoco.MjSpec, on_demand: Sequence[str]) -> mujoco.MjModel:
-        return _simulated(with_rne_post_constraint(spec) if on_demand else spec.compile())
+        return simulated(with_rne_post_constraint(spec) if on_demand else spec.compile())
 
     def _set_variants(self, spec: mujoco.MjSpec, variants, on_demand) -> None:
         """Simulation ``i`` runs on the model compiled from ``variants(copy of spec, i)``."""
@@ -275,7 +249,10 @@ class CpuSimulation(RolloutRecording):
         else:
             self._write(action, mask)
         errors: dict[int, str] = {}
-        self._call(self._batch.step, mask, errors, nstep=self.task.frame_skip, stage=self._stage)
+        if self._repeat > 1:
+            self._repeated_steps(mask, errors)
+        else:
+            self._call(self._batch.step, mask, errors, nstep=self.task.frame_skip, stage=self._stage)
         if self._on_demand:
             self._save(self._derived, mask)
             self._call(self._batch.forward, mask, errors)
@@ -283,6 +260,17 @@ class CpuSimulation(RolloutRecording):
         if not errors and not np.count_nonzero(self._warnings):
             return None
         return self._faults(errors)
+
+    def _repeated_steps(self, mask, errors: dict[int, str]) -> None:
+        """``Task.action_repeat`` control steps of ``frame_skip / action_repeat`` substeps each; the
+        task's reward after each but the last summed in order into ``data.repeat_reward``."""
+        chunk = self.task.frame_skip // self._repeat
+        partial = 0.0
+        for _ in range(self._repeat - 1):
+            self._call(self._batch.step, mask, errors, nstep=chunk, stage=self._stage)
+            partial = partial + self.task.reward(np, self.data)
+        self._call(self._batch.step, mask, errors, nstep=chunk, stage=self._stage)
+        self.data.repeat_reward[...] = partial
 
     def _call(self, call, mask: np.ndarray | None, errors: dict[int, str], **kwargs) -> None:
         """``call(mask)``; the simulations that raise are recorded in ``errors``.

@@ -25,7 +25,7 @@ Shoulder and elbow uniform in ``[-pi, pi)``, at rest.
 Never terminated; truncated after 1000 steps (10 s).
 
 ## Arguments
-``sparse`` (set by the registered id), ``flat_observation``.
+``sparse`` (set by the registered id), ``flat_observation``, ``action_repeat`` (docs/dm_control.md#pixels).
 
 ## Version History
 v0: dm_control 1.0.50's ``acrobot`` swingup, swingup_sparse.
@@ -49,9 +49,9 @@ class Acrobot(ControlSuiteTask):
     model_file = "acrobot.xml"
     fields = ("xmat", "site_xpos")
 
-    def __init__(self, sparse: bool = False, *, flat_observation: bool = False):
+    def __init__(self, sparse: bool = False, *, flat_observation: bool = False, action_repeat: int = 1):
         self.sparse = bool(sparse)
-        super().__init__(flat_observation=flat_observation)
+        super().__init__(flat_observation=flat_observation, action_repeat=action_repeat)
 
     def find_ids(self, model):
         self._arms = [int(model.body(name).id) for name in ("upper_arm", "lower_arm")]

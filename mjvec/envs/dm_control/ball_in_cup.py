@@ -26,7 +26,7 @@ while the simulated state has contacts (``data.ncon > 0``), as dm_control's loop
 Never terminated; truncated after 1000 steps (20 s).
 
 ## Arguments
-``flat_observation``.
+``flat_observation``, ``action_repeat`` (docs/dm_control.md#pixels).
 
 ## Version History
 v0: dm_control 1.0.50's ``ball_in_cup`` catch.

@@ -33,6 +33,7 @@ import numpy as np
 from gymnasium import spaces
 
 from mjvec.task import ObservationTerm, Task
+from mjvec.validation import check_positive_int
 
 __all__ = ["ControlSuiteTask", "suite_model_path", "n_sub_steps", "rows9"]
 
@@ -83,14 +84,15 @@ class ControlSuiteTask(Task):
     termination_discount: float = 0.0
     step_stage = mujoco.mjtStage.mjSTAGE_VEL
 
-    def __init__(self, *, flat_observation: bool = False):
+    def __init__(self, *, flat_observation: bool = False, action_repeat: int = 1):
         if not isinstance(flat_observation, (bool, np.bool_)):
             raise TypeError(f"`flat_observation` must be a bool, got {type(flat_observation).__name__}")
+        self.action_repeat = check_positive_int(action_repeat, "action_repeat")
         spec = mujoco.MjSpec.from_file(suite_model_path(self.model_file))
         self.edit_spec(spec)
         timestep = spec.option.timestep
         steps = 1 if self.control_timestep is None else n_sub_steps(self.control_timestep, timestep)
-        super().__init__(spec, steps)
+        super().__init__(spec, steps * self.action_repeat)
         self.flat_observation = bool(flat_observation)
         self.find_ids(self.model)
         self.keys, self.shapes = self._observation_layout()
@@ -139,6 +141,8 @@ class ControlSuiteTask(Task):
 
     def evaluate(self, xp, data, action, before):
         reward = self.reward(xp, data)
+        if self.action_repeat > 1:  # the earlier control steps' rewards, summed in order by the backend
+            reward = reward + data.repeat_reward
         terminated = self.terminated(xp, data)
         discount = xp.where(terminated, self.termination_discount, 1.0)
         return reward, terminated, {"discount": discount}

@@ -29,7 +29,7 @@ Swing-up: cart at ``0.01 N(0,1)``, the pole down at ``pi + 0.01 N(0,1)``. Balanc
 Never terminated; truncated after 1000 steps (10 s).
 
 ## Arguments
-``swing_up``, ``sparse`` (set by the registered id), ``flat_observation``.
+``swing_up``, ``sparse`` (set by the registered id), ``flat_observation``, ``action_repeat`` (docs/dm_control.md#pixels).
 
 ## Version History
 v0: dm_control 1.0.50's ``cartpole`` balance, balance_sparse, swingup, swingup_sparse.
@@ -54,10 +54,10 @@ class Cartpole(ControlSuiteTask):
     model_file = "cartpole.xml"
     fields = ("xmat", "ctrl")
 
-    def __init__(self, swing_up: bool = True, sparse: bool = False, *, flat_observation: bool = False):
+    def __init__(self, swing_up: bool = True, sparse: bool = False, *, flat_observation: bool = False, action_repeat: int = 1):
         self.swing_up = bool(swing_up)
         self.sparse = bool(sparse)
-        super().__init__(flat_observation=flat_observation)
+        super().__init__(flat_observation=flat_observation, action_repeat=action_repeat)
 
     def observation(self, xp, data):
         xmat = rows9(xp, data.xmat)

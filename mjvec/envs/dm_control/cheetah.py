@@ -26,7 +26,7 @@ settle (``settle_steps``), the clock reset to 0.
 Never terminated; truncated after 1000 steps (10 s).
 
 ## Arguments
-``flat_observation``.
+``flat_observation``, ``action_repeat`` (docs/dm_control.md#pixels).
 
 ## Version History
 v0: dm_control 1.0.50's ``cheetah`` run.

@@ -33,7 +33,7 @@ as dm_control sets them each episode.
 Never terminated; truncated after 1000 steps (20 s).
 
 ## Arguments
-``turn``, ``target_radius`` (set by the registered id), ``flat_observation``.
+``turn``, ``target_radius`` (set by the registered id), ``flat_observation``, ``action_repeat`` (docs/dm_control.md#pixels).
 
 ## Version History
 v0: dm_control 1.0.50's ``finger`` spin, turn_easy, turn_hard.
@@ -61,11 +61,11 @@ class Finger(ControlSuiteTask):
     fields = ("sensordata", "ncon")
     rejects_reset = True
 
-    def __init__(self, turn: bool = False, target_radius: float = 0.07, *, flat_observation: bool = False):
+    def __init__(self, turn: bool = False, target_radius: float = 0.07, *, flat_observation: bool = False, action_repeat: int = 1):
         self.turn = bool(turn)
         self.target_radius = float(target_radius)
         self.reset_model_fields = ("site_pos",) if self.turn else ()
-        super().__init__(flat_observation=flat_observation)
+        super().__init__(flat_observation=flat_observation, action_repeat=action_repeat)
 
     def edit_spec(self, spec):
         if self.turn:

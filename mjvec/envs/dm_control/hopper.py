@@ -28,7 +28,7 @@ Every joint drawn by dm_control's ``randomize_limited_and_rotational_joints``, a
 Never terminated; truncated after 1000 steps (20 s).
 
 ## Arguments
-``hopping`` (set by the registered id), ``flat_observation``.
+``hopping`` (set by the registered id), ``flat_observation``, ``action_repeat`` (docs/dm_control.md#pixels).
 
 ## Version History
 v0: dm_control 1.0.50's ``hopper`` stand, hop.
@@ -51,9 +51,9 @@ class Hopper(ControlSuiteTask):
     control_timestep = 0.02
     fields = ("xipos", "sensordata", "ctrl")
 
-    def __init__(self, hopping: bool = False, *, flat_observation: bool = False):
+    def __init__(self, hopping: bool = False, *, flat_observation: bool = False, action_repeat: int = 1):
         self.hopping = bool(hopping)
-        super().__init__(flat_observation=flat_observation)
+        super().__init__(flat_observation=flat_observation, action_repeat=action_repeat)
 
     def find_ids(self, model):
         self._torso, self._foot = int(model.body("torso").id), int(model.body("foot").id)

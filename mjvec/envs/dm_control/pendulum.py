@@ -23,7 +23,7 @@ The hinge uniform in ``[-pi, pi)``, at rest.
 Never terminated; truncated after 1000 steps (20 s).
 
 ## Arguments
-``flat_observation``.
+``flat_observation``, ``action_repeat`` (docs/dm_control.md#pixels).
 
 ## Version History
 v0: dm_control 1.0.50's ``pendulum`` swingup.

@@ -25,7 +25,7 @@ Each joint uniform in its range (``randomize_limited_and_rotational_joints``), a
 Never terminated; truncated after 1000 steps (20 s).
 
 ## Arguments
-``flat_observation``.
+``flat_observation``, ``action_repeat`` (docs/dm_control.md#pixels).
 
 ## Version History
 v0: dm_control 1.0.50's ``point_mass`` easy. Not ported: ``hard``, whose random

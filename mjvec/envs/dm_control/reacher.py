@@ -27,7 +27,7 @@ value drawn at every reset (``reset_model``). The target's radius is 0.05 (easy)
 Never terminated; truncated after 1000 steps (20 s).
 
 ## Arguments
-``target_size`` (set by the registered id), ``flat_observation``.
+``target_size`` (set by the registered id), ``flat_observation``, ``action_repeat`` (docs/dm_control.md#pixels).
 
 ## Version History
 v0: dm_control 1.0.50's ``reacher`` easy, hard.
@@ -52,9 +52,9 @@ class Reacher(ControlSuiteTask):
     fields = ("geom_xpos",)
     reset_model_fields = ("geom_pos",)
 
-    def __init__(self, target_size: float = 0.05, *, flat_observation: bool = False):
+    def __init__(self, target_size: float = 0.05, *, flat_observation: bool = False, action_repeat: int = 1):
         self.target_size = float(target_size)
-        super().__init__(flat_observation=flat_observation)
+        super().__init__(flat_observation=flat_observation, action_repeat=action_repeat)
 
     def edit_spec(self, spec):
         spec.geom("target").size[0] = self.target_size

@@ -28,7 +28,7 @@ Every joint drawn by dm_control's ``randomize_limited_and_rotational_joints``; z
 Never terminated; truncated after 1000 steps (25 s).
 
 ## Arguments
-``move_speed`` (set by the registered id), ``flat_observation``.
+``move_speed`` (set by the registered id), ``flat_observation``, ``action_repeat`` (docs/dm_control.md#pixels).
 
 ## Version History
 v0: dm_control 1.0.50's ``walker`` stand, walk, run.
@@ -51,9 +51,9 @@ class Walker(ControlSuiteTask):
     control_timestep = 0.025
     fields = ("xmat", "xpos", "sensordata")
 
-    def __init__(self, move_speed: float = 0.0, *, flat_observation: bool = False):
+    def __init__(self, move_speed: float = 0.0, *, flat_observation: bool = False, action_repeat: int = 1):
         self.move_speed = float(move_speed)
-        super().__init__(flat_observation=flat_observation)
+        super().__init__(flat_observation=flat_observation, action_repeat=action_repeat)
 
     def find_ids(self, model):
         self._torso = int(model.body("torso").id)
