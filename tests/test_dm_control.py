@@ -311,3 +311,26 @@ def test_pixels_of_the_standard_camera_at_84x84_with_action_repeat(gl):
         assert not np.array_equal(first, obs["pixels"]), "the frames follow the simulation"
     finally:
         env.close()
+
+
+# -- MJX refusals, named when the env is made --------------------------------------------------
+#: id: (the exception, what its message names)
+MJX_REFUSALS = {
+    "FishUpright-v0": ("UnsupportedFeatureError", r"Fish cannot run on the MJX backend.*ELLIPSOID.*BOX"),
+    "FishSwim-v0": ("ValueError", r"Fish draws the model fields \['geom_pos'\].*use backend='cpu'"),
+    "SwimmerSwimmer6-v0": ("ValueError", r"Swimmer draws the model fields \['geom_pos', 'light_pos'\]"),
+    "SwimmerSwimmer15-v0": ("ValueError", r"Swimmer draws the model fields \['geom_pos', 'light_pos'\]"),
+    "HumanoidStand-v0": ("ValueError", r"Humanoid draws its reset states again.*use backend='cpu'"),
+    "HumanoidWalk-v0": ("ValueError", r"Humanoid draws its reset states again.*use backend='cpu'"),
+    "HumanoidRun-v0": ("ValueError", r"Humanoid draws its reset states again.*use backend='cpu'"),
+}
+
+
+@pytest.mark.parametrize("env_id", sorted(MJX_REFUSALS))
+def test_mjx_refuses_what_it_cannot_run_by_name(env_id):
+    pytest.importorskip("jax")
+    pytest.importorskip("mujoco.mjx")
+    kind, message = MJX_REFUSALS[env_id]
+    with pytest.raises(Exception, match=message) as caught:
+        mjvec.make(env_id, 2, backend="mjx")
+    assert type(caught.value).__name__ == kind
