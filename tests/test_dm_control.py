@@ -8,11 +8,13 @@ skip. The parity tests against dm_control itself are tests/test_dm_control_parit
 
 from __future__ import annotations
 
+import copy
 import importlib.util
 import math
 import os
 
 import gymnasium as gym
+import mujoco
 import numpy as np
 import pytest
 
@@ -323,6 +325,8 @@ MJX_REFUSALS = {
     "HumanoidStand-v0": ("ValueError", r"Humanoid draws its reset states again.*use backend='cpu'"),
     "HumanoidWalk-v0": ("ValueError", r"Humanoid draws its reset states again.*use backend='cpu'"),
     "HumanoidRun-v0": ("ValueError", r"Humanoid draws its reset states again.*use backend='cpu'"),
+    **{f"Manipulator{t}-v0": ("ValueError", r"Manipulator draws the model fields \['body_pos', 'body_quat'\]")
+       for t in ("BringBall", "BringPeg", "InsertBall", "InsertPeg")},
 }
 
 
@@ -334,3 +338,42 @@ def test_mjx_refuses_what_it_cannot_run_by_name(env_id):
     with pytest.raises(Exception, match=message) as caught:
         mjvec.make(env_id, 2, backend="mjx")
     assert type(caught.value).__name__ == kind
+
+
+def test_manipulators_reset_is_contact_free_with_its_target_and_prop_drawn_per_env():
+    n = 48
+    env = mjvec.make("ManipulatorInsertPeg-v0", n, autoreset_mode="disabled")
+    try:
+        obs, _ = env.reset(seed=0)
+        sim = env._backend.sim
+        task = mjvec.make_task("ManipulatorInsertPeg-v0")
+        target, slot = task._target, task._moved[1]
+        pos, quat = np.array(sim._expanded["body_pos"]), np.array(sim._expanded["body_quat"])
+        states = env.get_state()
+        for i in range(n):  # each env's model and state, simulated apart: no contact, as dm_control draws
+            model = copy.copy(task.model)
+            model.body_pos[:], model.body_quat[:] = pos[i], quat[i]
+            data = mujoco.MjData(model)
+            mujoco.mj_setState(model, data, states[i], mujoco.mjtState.mjSTATE_INTEGRATION)
+            mujoco.mj_forward(model, data)
+            assert data.ncon == 0, i
+        assert np.all((-0.4 <= pos[:, target, 0]) & (pos[:, target, 0] <= 0.4))
+        assert np.all((0.1 <= pos[:, target, 2]) & (pos[:, target, 2] <= 0.4))
+        np.testing.assert_array_equal(pos[:, slot][:, [0, 2]], pos[:, target][:, [0, 2]])  # the receptacle at the target
+        np.testing.assert_array_equal(obs["target_pos"][:, :2], pos[:, target][:, [0, 2]])
+        angle = 2 * np.arctan2(obs["target_pos"][:, 3], obs["target_pos"][:, 2])
+        assert np.all(np.abs(angle) <= np.pi / 3 + 1e-12), "insert: within +-pi/3"
+        assert len(np.unique(pos[:, target, 0])) == n, "each env its own target"
+        at_target = np.all(np.abs(obs["object_pos"][:, :2] - obs["target_pos"][:, :2]) < 1e-12, axis=1)
+        assert 0 < at_target.sum() < n // 2, "about 1 in 10 starts in the target"
+        arm = np.arctan2(obs["arm_pos"][..., 0], obs["arm_pos"][..., 1])
+        np.testing.assert_allclose(arm[:, 4], arm[:, 6], atol=1e-12)  # the finger equals the thumb
+        again, _ = env.reset(seed=0)
+        np.testing.assert_array_equal(again["object_pos"], obs["object_pos"])
+    finally:
+        env.close()
+    task = mjvec.make_task("ManipulatorBringBall-v0")
+    from mjvec.core.random import NumpyRandom
+
+    with pytest.raises(RuntimeError, match="reset_model drew"):
+        task.reset_state(np, NumpyRandom([np.random.default_rng(0)]), task.init_qpos, task.init_qvel)

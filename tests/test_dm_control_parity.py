@@ -54,6 +54,10 @@ TOLERANCES: dict[str, tuple[float, str]] = {
     "HumanoidStand-v0": (2e-13, _SCALAR_SQUARE),
     "HumanoidWalk-v0": (2e-13, _SCALAR_SQUARE),
     "HumanoidRun-v0": (2e-13, _SCALAR_SQUARE),
+    "ManipulatorBringBall-v0": (2e-13, _SCALAR_SQUARE),
+    "ManipulatorBringPeg-v0": (2e-13, _SCALAR_SQUARE),
+    "ManipulatorInsertBall-v0": (2e-13, _SCALAR_SQUARE),
+    "ManipulatorInsertPeg-v0": (2e-13, _SCALAR_SQUARE),
 }
 
 IDS = [row[0] for row in SUITE]
@@ -138,7 +142,8 @@ def test_the_episode_is_dm_controls_length_and_flat_observation_its_order(env_id
 
 
 #: tasks whose model dm_control generates in Python, which ours builds from its file with MjSpec
-GENERATED = ("SwimmerSwimmer6-v0", "SwimmerSwimmer15-v0")
+GENERATED = ("SwimmerSwimmer6-v0", "SwimmerSwimmer15-v0", "ManipulatorBringBall-v0", "ManipulatorBringPeg-v0",
+             "ManipulatorInsertBall-v0", "ManipulatorInsertPeg-v0")
 
 
 @pytest.mark.parametrize("env_id", GENERATED)

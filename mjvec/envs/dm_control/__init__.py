@@ -39,4 +39,12 @@ SUITE: tuple[tuple[str, str, int, tuple[str, str], dict], ...] = (
     ("HumanoidStand-v0", "humanoid:Humanoid", 1000, ("humanoid", "stand"), {"move_speed": 0.0}),
     ("HumanoidWalk-v0", "humanoid:Humanoid", 1000, ("humanoid", "walk"), {"move_speed": 1.0}),
     ("HumanoidRun-v0", "humanoid:Humanoid", 1000, ("humanoid", "run"), {"move_speed": 10.0}),
+    ("ManipulatorBringBall-v0", "manipulator:Manipulator", 1000, ("manipulator", "bring_ball"),
+     {"use_peg": False, "insert": False}),
+    ("ManipulatorBringPeg-v0", "manipulator:Manipulator", 1000, ("manipulator", "bring_peg"),
+     {"use_peg": True, "insert": False}),
+    ("ManipulatorInsertBall-v0", "manipulator:Manipulator", 1000, ("manipulator", "insert_ball"),
+     {"use_peg": False, "insert": True}),
+    ("ManipulatorInsertPeg-v0", "manipulator:Manipulator", 1000, ("manipulator", "insert_peg"),
+     {"use_peg": True, "insert": True}),
 )
