@@ -143,6 +143,8 @@ class CpuSimulation(RolloutRecording):
             bound["sensordata"] = bound["sensordata"][:, : task.model.nsensordata]
         self._ctrl = self._batch.bind("ctrl")
         self._stage = int(getattr(task, "step_stage", mujoco.mjtStage.mjSTAGE_NONE))
+        # Batch.step's own default (no stages at the new state) unless the task asks
+        self._stage_kwargs = {"stage": self._stage} if self._stage != int(mujoco.mjtStage.mjSTAGE_NONE) else {}
         self._settle = int(getattr(task, "settle_steps", 0))
         self._time = self._batch.bind("time")
         self._qpos = self._batch.bind("qpos")
@@ -252,7 +254,7 @@ class CpuSimulation(RolloutRecording):
         if self._repeat > 1:
             self._repeated_steps(mask, errors)
         else:
-            self._call(self._batch.step, mask, errors, nstep=self.task.frame_skip, stage=self._stage)
+            self._call(self._batch.step, mask, errors, nstep=self.task.frame_skip, **self._stage_kwargs)
         if self._on_demand:
             self._save(self._derived, mask)
             self._call(self._batch.forward, mask, errors)
@@ -267,9 +269,9 @@ class CpuSimulation(RolloutRecording):
         chunk = self.task.frame_skip // self._repeat
         partial = 0.0
         for _ in range(self._repeat - 1):
-            self._call(self._batch.step, mask, errors, nstep=chunk, stage=self._stage)
+            self._call(self._batch.step, mask, errors, nstep=chunk, **self._stage_kwargs)
             partial = partial + self.task.reward(np, self.data)
-        self._call(self._batch.step, mask, errors, nstep=chunk, stage=self._stage)
+        self._call(self._batch.step, mask, errors, nstep=chunk, **self._stage_kwargs)
         self.data.repeat_reward[...] = partial
 
     def _call(self, call, mask: np.ndarray | None, errors: dict[int, str], **kwargs) -> None:
