@@ -332,6 +332,8 @@ MJX_REFUSALS = {
     "HumanoidRun-v0": ("ValueError", r"Humanoid draws its reset states again.*use backend='cpu'"),
     **{f"Manipulator{t}-v0": ("ValueError", r"Manipulator draws the model fields \['body_pos', 'body_quat'\]")
        for t in ("BringBall", "BringPeg", "InsertBall", "InsertPeg")},
+    **{f"Quadruped{t}-v0": ("ValueError", r"Quadruped finds each reset's contact-free height.*use backend='cpu'")
+       for t in ("Walk", "Run", "Fetch")},
 }
 
 
@@ -382,3 +384,35 @@ def test_manipulators_reset_is_contact_free_with_its_target_and_prop_drawn_per_e
 
     with pytest.raises(RuntimeError, match="reset_model drew"):
         task.reset_state(np, NumpyRandom([np.random.default_rng(0)]), task.init_qpos, task.init_qvel)
+
+
+@pytest.mark.parametrize("env_id", ["QuadrupedWalk-v0", "QuadrupedFetch-v0"])
+def test_quadrupeds_reset_is_the_lowest_contact_free_height_in_1cm_steps(env_id):
+    n = 6
+    env = mjvec.make(env_id, n)
+    try:
+        env.reset(seed=0)
+        states = env.get_state()
+        task = mjvec.make_task(env_id)
+        data = mujoco.MjData(task.model)
+        root = task._root
+        for i in range(n):
+            mujoco.mj_setState(task.model, data, states[i], mujoco.mjtState.mjSTATE_INTEGRATION)
+            mujoco.mj_forward(task.model, data)
+            assert data.ncon == 0
+            z = data.qpos[root + 2]
+            if task.fetch:  # at a yaw only, somewhere on the floor; the ball 2 m up
+                np.testing.assert_allclose(data.qpos[root + 4:root + 6], 0.0)
+                assert np.all(np.abs(data.qpos[root:root + 2]) <= 0.9 * task._floor)
+                assert data.qpos[task._ball_qpos + 2] == 2
+            else:
+                np.testing.assert_array_equal(data.qpos[root:root + 2], 0.0)
+            np.testing.assert_allclose(np.linalg.norm(data.qpos[root + 3:root + 7]), 1.0, rtol=1e-12)
+            mujoco.mj_setState(task.model, data, states[i], mujoco.mjtState.mjSTATE_INTEGRATION)
+            data.qpos[root + 2] = z - 0.01
+            if task.fetch:  # the ball where it was during the search: at its qpos0
+                data.qpos[task._ball_qpos:task._ball_qpos + 3] = task.model.qpos0[task._ball_qpos:task._ball_qpos + 3]
+            mujoco.mj_forward(task.model, data)
+            assert z < 0.005 or data.ncon > 0, "1 cm lower is in contact"
+    finally:
+        env.close()

@@ -143,7 +143,8 @@ def test_the_episode_is_dm_controls_length_and_flat_observation_its_order(env_id
 
 #: tasks whose model dm_control generates in Python, which ours builds from its file with MjSpec
 GENERATED = ("SwimmerSwimmer6-v0", "SwimmerSwimmer15-v0", "ManipulatorBringBall-v0", "ManipulatorBringPeg-v0",
-             "ManipulatorInsertBall-v0", "ManipulatorInsertPeg-v0")
+             "ManipulatorInsertBall-v0", "ManipulatorInsertPeg-v0", "QuadrupedWalk-v0", "QuadrupedRun-v0",
+             "QuadrupedFetch-v0")
 
 
 @pytest.mark.parametrize("env_id", GENERATED)

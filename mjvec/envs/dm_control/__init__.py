@@ -47,4 +47,7 @@ SUITE: tuple[tuple[str, str, int, tuple[str, str], dict], ...] = (
      {"use_peg": False, "insert": True}),
     ("ManipulatorInsertPeg-v0", "manipulator:Manipulator", 1000, ("manipulator", "insert_peg"),
      {"use_peg": True, "insert": True}),
+    ("QuadrupedWalk-v0", "quadruped:Quadruped", 1000, ("quadruped", "walk"), {"desired_speed": 0.5, "fetch": False}),
+    ("QuadrupedRun-v0", "quadruped:Quadruped", 1000, ("quadruped", "run"), {"desired_speed": 5.0, "fetch": False}),
+    ("QuadrupedFetch-v0", "quadruped:Quadruped", 1000, ("quadruped", "fetch"), {"desired_speed": 0.0, "fetch": True}),
 )

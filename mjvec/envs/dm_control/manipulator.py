@@ -48,14 +48,13 @@ v0: dm_control 1.0.50's ``manipulator`` bring_ball, bring_peg, insert_ball, inse
 
 from __future__ import annotations
 
-import copy
 import math
 
-import mujoco
 import numpy as np
 
 from mjvec.envs.dm_control.base import ControlSuiteTask
 from mjvec.envs.dm_control.rewards import tolerance
+from mjvec.envs.dm_control.scratch import Scratch
 from mjvec.task import norm
 
 __all__ = ["Manipulator"]
@@ -140,8 +139,8 @@ class Manipulator(ControlSuiteTask):
 
     # -- the starting state: dm_control's loop, per env ---------------------------------------
     def reset_model(self, xp, rng):
-        scratch = _Scratch(self)
-        drawn = rng.uniform_until(scratch.draw, scratch.accept)
+        candidates = _Candidates(self)
+        drawn = rng.uniform_until(candidates.draw, candidates.accept)
         nq, nv = self.model.nq, self.model.nv
         qpos, qvel, target = drawn[:, :nq], drawn[:, nq:nq + nv], drawn[:, nq + nv:nq + nv + 3]
         self._drawn = (qpos, qvel)
@@ -160,21 +159,20 @@ class Manipulator(ControlSuiteTask):
         return qpos, qvel
 
 
-class _Scratch:
-    """One iteration of dm_control's ``initialize_episode`` loop per ``draw``, on a private copy of the
+class _Candidates:
+    """One iteration of dm_control's ``initialize_episode`` loop per ``draw``, on a scratch copy of the
     model and data (kept from one candidate to the next of an env, as dm_control's physics is), and
     its contact check in ``accept``. A candidate row: qpos, qvel, target (x, z, angle), ncon."""
 
     def __init__(self, task: Manipulator):
         self.task = task
-        self.model = copy.copy(task.model)  # a copy of the arrays: its target moves per candidate
-        self.data = mujoco.MjData(self.model)
+        self.scratch = Scratch(task.model)
         self._fresh = True
 
     def draw(self, one):
-        task, model, data = self.task, self.model, self.data
+        task, model, data = self.task, self.scratch.model, self.scratch.data
         if self._fresh:  # a new env: physics.reset()
-            mujoco.mj_resetData(model, data)
+            self.scratch.reset()
             self._fresh = False
         data.qpos[task._arm_qpos] = one.uniform(task._low, task._high, len(task._low))[0]
         data.qpos[task._finger] = data.qpos[task._thumb]
@@ -187,7 +185,7 @@ class _Scratch:
             model.body_quat[body, [0, 2]] = np.cos(target_angle / 2), np.sin(target_angle / 2)
         kind = float(one.uniform(0.0, 1.0, 1)[0, 0])
         if kind < _P_IN_HAND:
-            self._forward()
+            self.scratch.after_reset()
             object_x, object_z = data.site_xpos[task._grasp, [0, 2]]
             xx, zx = data.site_xmat[task._grasp, [0, 6]]
             object_angle = np.pi - np.arctan2(zx, xx)
@@ -199,7 +197,7 @@ class _Scratch:
             object_angle = one.uniform(0.0, 2 * np.pi, 1)[0, 0]
             data.qvel[task._object_dof[0]] = one.uniform(-5.0, 5.0, 1)[0, 0]
         data.qpos[task._object_qpos] = object_x, object_z, object_angle
-        self._forward()
+        self.scratch.after_reset()
         row = np.concatenate((data.qpos, data.qvel, [target_x, target_z, target_angle, data.ncon]))
         return row[None]
 
@@ -207,8 +205,3 @@ class _Scratch:
         ok = sample[-1] == 0
         self._fresh = bool(ok)
         return ok
-
-    def _forward(self):  # dm_control's after_reset: mj_forward without actuation
-        self.model.opt.disableflags |= int(mujoco.mjtDisableBit.mjDSBL_ACTUATION)
-        mujoco.mj_forward(self.model, self.data)
-        self.model.opt.disableflags &= ~int(mujoco.mjtDisableBit.mjDSBL_ACTUATION)
