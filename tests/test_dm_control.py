@@ -416,3 +416,25 @@ def test_quadrupeds_reset_is_the_lowest_contact_free_height_in_1cm_steps(env_id)
             assert z < 0.005 or data.ncon > 0, "1 cm lower is in contact"
     finally:
         env.close()
+
+
+def test_a_terminating_env_ends_with_the_tasks_discount_the_others_keep_one():
+    from mjvec.envs.dm_control.cartpole import Cartpole
+
+    class Off(Cartpole):  # as dm_control's get_termination returning a discount (lqr's 0.0)
+        termination_discount = 0.0
+
+        def terminated(self, xp, data):
+            return xp.abs(data.qpos[:, 0]) > 0.05
+
+    env = mjvec.make(Off(swing_up=False), 2, max_episode_steps=30, autoreset_mode="disabled")
+    try:
+        env.reset(seed=0)
+        push = np.array([[1.0], [0.0]], np.float32)
+        for _ in range(30):
+            obs, reward, terminated, truncated, info = env.step(push)
+            if terminated[0]:
+                break
+        assert terminated[0] and info["discount"][0] == 0.0 and info["discount"][1] == 1.0
+    finally:
+        env.close()
