@@ -332,6 +332,8 @@ MJX_REFUSALS = {
     "HumanoidRun-v0": ("ValueError", r"Humanoid draws its reset states again.*use backend='cpu'"),
     **{f"Manipulator{t}-v0": ("ValueError", r"Manipulator draws the model fields \['body_pos', 'body_quat'\]")
        for t in ("BringBall", "BringPeg", "InsertBall", "InsertPeg")},
+    **{f"HumanoidCMU{t}-v0": ("ValueError", r"HumanoidCMU draws its reset states again.*use backend='cpu'")
+       for t in ("Stand", "Walk", "Run")},
     **{f"Quadruped{t}-v0": ("ValueError", r"Quadruped finds each reset's contact-free height.*use backend='cpu'")
        for t in ("Walk", "Run", "Fetch")},
 }

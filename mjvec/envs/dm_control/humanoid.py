@@ -62,15 +62,18 @@ class Humanoid(ControlSuiteTask):
     control_timestep = 0.025
     fields = ("xmat", "xpos", "sensordata", "ctrl", "ncon")
     rejects_reset = True
+    #: the names the functions read (humanoid_CMU's differ): the torso body, the extremities in
+    #: dm_control's order, the torso's xmat entry of uprightness, the centre-of-mass velocity sensor
+    torso, limbs, upright_entry, com_sensor = "torso", _EXTREMITIES, _ZZ, "torso_subtreelinvel"
 
     def __init__(self, move_speed: float = 0.0, *, flat_observation: bool = False):
         self.move_speed = float(move_speed)
         super().__init__(flat_observation=flat_observation)
 
     def find_ids(self, model):
-        self._torso, self._head = int(model.body("torso").id), int(model.body("head").id)
-        self._limbs = [int(model.body(name).id) for name in _EXTREMITIES]
-        adr = int(model.sensor("torso_subtreelinvel").adr[0])
+        self._torso, self._head = int(model.body(self.torso).id), int(model.body("head").id)
+        self._limbs = [int(model.body(name).id) for name in self.limbs]
+        adr = int(model.sensor(self.com_sensor).adr[0])
         self._com_velocity = [adr, adr + 1, adr + 2]
 
     def observation(self, xp, data):
@@ -90,7 +93,7 @@ class Humanoid(ControlSuiteTask):
     def reward(self, xp, data):
         standing = tolerance(xp, data.xpos[:, self._head, 2], bounds=(_STAND_HEIGHT, float("inf")),
                              margin=_STAND_HEIGHT / 4)
-        upright = tolerance(xp, rows9(xp, data.xmat)[:, self._torso, _ZZ], bounds=(0.9, float("inf")),
+        upright = tolerance(xp, rows9(xp, data.xmat)[:, self._torso, self.upright_entry], bounds=(0.9, float("inf")),
                             sigmoid="linear", margin=1.9, value_at_margin=0)
         stand_reward = standing * upright
         small_control = xp.mean(tolerance(xp, data.ctrl, margin=1, value_at_margin=0, sigmoid="quadratic"), axis=-1)
