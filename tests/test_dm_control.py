@@ -334,6 +334,7 @@ MJX_REFUSALS = {
        for t in ("BringBall", "BringPeg", "InsertBall", "InsertPeg")},
     **{f"HumanoidCMU{t}-v0": ("ValueError", r"HumanoidCMU draws its reset states again.*use backend='cpu'")
        for t in ("Stand", "Walk", "Run")},
+    **{f"StackerStack{k}-v0": ("ValueError", r"Stacker draws the model fields \['body_pos'\]") for k in (2, 4)},
     **{f"Quadruped{t}-v0": ("ValueError", r"Quadruped finds each reset's contact-free height.*use backend='cpu'")
        for t in ("Walk", "Run", "Fetch")},
 }
@@ -438,5 +439,30 @@ def test_a_terminating_env_ends_with_the_tasks_discount_the_others_keep_one():
             if terminated[0]:
                 break
         assert terminated[0] and info["discount"][0] == 0.0 and info["discount"][1] == 1.0
+    finally:
+        env.close()
+
+
+def test_stackers_reset_is_contact_free_with_its_target_on_a_box_level_per_env():
+    n = 24
+    env = mjvec.make("StackerStack4-v0", n)
+    try:
+        obs, _ = env.reset(seed=1)
+        task = mjvec.make_task("StackerStack4-v0")
+        pos = np.array(env._backend.sim._expanded["body_pos"])
+        states = env.get_state()
+        for i in range(n):
+            model = copy.copy(task.model)
+            model.body_pos[:] = pos[i]
+            data = mujoco.MjData(model)
+            mujoco.mj_setState(model, data, states[i], mujoco.mjtState.mjSTATE_INTEGRATION)
+            mujoco.mj_forward(model, data)
+            assert data.ncon == 0, i
+        levels = (obs["target_pos"][:, 1] / task._box_size - 1) / 2
+        np.testing.assert_allclose(levels, np.round(levels), atol=1e-9)
+        assert set(np.round(levels).astype(int)) <= {0, 1, 2, 3} and len(set(np.round(levels).astype(int))) > 1
+        assert np.all(np.abs(obs["target_pos"][:, 0]) <= 0.37)
+        boxes = obs["box_pos"]
+        assert boxes.shape == (n, 4, 4) and np.all((0.1 <= boxes[..., 0]) & (boxes[..., 0] <= 0.3))
     finally:
         env.close()

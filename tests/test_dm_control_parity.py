@@ -57,6 +57,8 @@ TOLERANCES: dict[str, tuple[float, str]] = {
     "HumanoidCMUStand-v0": (2e-13, _SCALAR_SQUARE),
     "HumanoidCMUWalk-v0": (2e-13, _SCALAR_SQUARE),
     "HumanoidCMURun-v0": (2e-13, _SCALAR_SQUARE),
+    "StackerStack2-v0": (2e-13, _SCALAR_SQUARE),
+    "StackerStack4-v0": (2e-13, _SCALAR_SQUARE),
     "ManipulatorBringBall-v0": (2e-13, _SCALAR_SQUARE),
     "ManipulatorBringPeg-v0": (2e-13, _SCALAR_SQUARE),
     "ManipulatorInsertBall-v0": (2e-13, _SCALAR_SQUARE),
@@ -147,7 +149,7 @@ def test_the_episode_is_dm_controls_length_and_flat_observation_its_order(env_id
 #: tasks whose model dm_control generates in Python, which ours builds from its file with MjSpec
 GENERATED = ("SwimmerSwimmer6-v0", "SwimmerSwimmer15-v0", "ManipulatorBringBall-v0", "ManipulatorBringPeg-v0",
              "ManipulatorInsertBall-v0", "ManipulatorInsertPeg-v0", "QuadrupedWalk-v0", "QuadrupedRun-v0",
-             "QuadrupedFetch-v0")
+             "QuadrupedFetch-v0", "StackerStack2-v0", "StackerStack4-v0")
 
 
 @pytest.mark.parametrize("env_id", GENERATED)

@@ -50,6 +50,8 @@ SUITE: tuple[tuple[str, str, int, tuple[str, str], dict], ...] = (
     ("QuadrupedWalk-v0", "quadruped:Quadruped", 1000, ("quadruped", "walk"), {"desired_speed": 0.5, "fetch": False}),
     ("QuadrupedRun-v0", "quadruped:Quadruped", 1000, ("quadruped", "run"), {"desired_speed": 5.0, "fetch": False}),
     ("QuadrupedFetch-v0", "quadruped:Quadruped", 1000, ("quadruped", "fetch"), {"desired_speed": 0.0, "fetch": True}),
+    ("StackerStack2-v0", "stacker:Stacker", 1000, ("stacker", "stack_2"), {"n_boxes": 2}),
+    ("StackerStack4-v0", "stacker:Stacker", 1000, ("stacker", "stack_4"), {"n_boxes": 4}),
     ("HumanoidCMUStand-v0", "humanoid_cmu:HumanoidCMU", 1000, ("humanoid_CMU", "stand"), {"move_speed": 0.0}),
     ("HumanoidCMUWalk-v0", "humanoid_cmu:HumanoidCMU", 1000, ("humanoid_CMU", "walk"), {"move_speed": 1.0}),
     ("HumanoidCMURun-v0", "humanoid_cmu:HumanoidCMU", 1000, ("humanoid_CMU", "run"), {"move_speed": 10.0}),
