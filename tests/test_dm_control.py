@@ -26,6 +26,9 @@ if importlib.util.find_spec("dm_control") is None:
                 allow_module_level=True)
 
 IDS = [row[0] for row in SUITE]
+_STEPS = {row[0]: row[2] for row in SUITE}
+#: tasks whose reward is not in [0, 1]: lqr's is 1 minus a quadratic cost
+UNBOUNDED_BELOW = ("LqrLqr21-v0", "LqrLqr62-v0")
 
 
 @pytest.mark.parametrize("env_id", IDS)
@@ -38,10 +41,12 @@ def test_every_task_is_registered_with_dict_observations_and_1000_step_episodes(
         assert list(obs) == list(space), "keys in the task's order"
         for key, sub in space.items():
             assert obs[key].shape == (2, *sub.shape) and obs[key].dtype == np.float64
-        assert env.max_episode_steps == 1000
+        assert env.max_episode_steps == _STEPS[env_id]  # 1000; None where dm_control's limit is infinite (lqr)
         np.testing.assert_array_equal(info["discount"], [1.0, 1.0])
-        obs, reward, terminated, truncated, info = env.step(env.action_space.sample())
-        assert reward.shape == (2,) and np.all((0 <= reward) & (reward <= 1))
+        obs, reward, terminated, truncated, info = env.step(np.clip(env.action_space.sample(), -1, 1))
+        assert reward.shape == (2,) and np.all(reward <= 1)
+        if env_id not in UNBOUNDED_BELOW:
+            assert np.all(0 <= reward)
         assert obs in env.observation_space
     finally:
         env.close()
@@ -176,6 +181,8 @@ MJX_TOLERANCES = {
     "CartpoleSwingup-v0": (100, 1e-4),
     "PendulumSwingup-v0": (100, 3e-5),  # measured 2.9e-6 (obs), 0 (reward)
     "PointMassEasy-v0": (100, 2e-6),  # measured 1.6e-7 (obs), 8e-84 (reward)
+    "LqrLqr21-v0": (100, 3e-5),  # measured 2.4e-6 (obs and reward)
+    "LqrLqr62-v0": (100, 3e-5),  # measured 2.5e-6
 }
 
 
@@ -466,3 +473,22 @@ def test_stackers_reset_is_contact_free_with_its_target_on_a_box_level_per_env()
         assert boxes.shape == (n, 4, 4) and np.all((0.1 <= boxes[..., 0]) & (boxes[..., 0] <= 0.3))
     finally:
         env.close()
+
+
+def test_lqrs_springs_come_from_model_seed_and_its_start_is_on_the_sqrt2_sphere():
+    a, b = mjvec.make_task("LqrLqr62-v0"), mjvec.make_task("LqrLqr62-v0", model_seed=1)
+    stiffness = a.model.jnt_stiffness
+    assert np.all((15 <= stiffness) & (stiffness <= 25)) and np.all(a.model.dof_damping == 0)
+    np.testing.assert_array_equal(stiffness, mjvec.make_task("LqrLqr62-v0", model_seed=0).model.jnt_stiffness)
+    assert not np.array_equal(stiffness, b.model.jnt_stiffness)
+    assert a.model.nu == 2 and np.all(a.model.actuator_ctrllimited == 0)
+    env = mjvec.make("LqrLqr62-v0", 8)
+    try:
+        obs, _ = env.reset(seed=0)
+        np.testing.assert_allclose(np.linalg.norm(obs["position"], axis=1), np.sqrt(2), rtol=1e-12)
+        np.testing.assert_array_equal(obs["velocity"], 0.0)
+        assert env.max_episode_steps is None and env.single_action_space.high[0] == np.inf
+    finally:
+        env.close()
+    with pytest.raises(ValueError, match="`model_seed` must be an int >= 0"):
+        mjvec.make("LqrLqr21-v0", 1, model_seed=-1)

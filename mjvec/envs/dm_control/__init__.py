@@ -9,7 +9,7 @@ from __future__ import annotations
 
 __all__ = ["SUITE"]
 
-SUITE: tuple[tuple[str, str, int, tuple[str, str], dict], ...] = (
+SUITE: tuple[tuple[str, str, int | None, tuple[str, str], dict], ...] = (
     ("CartpoleBalance-v0", "cartpole:Cartpole", 1000, ("cartpole", "balance"), {"swing_up": False, "sparse": False}),
     ("CartpoleBalanceSparse-v0", "cartpole:Cartpole", 1000, ("cartpole", "balance_sparse"),
      {"swing_up": False, "sparse": True}),
@@ -50,6 +50,8 @@ SUITE: tuple[tuple[str, str, int, tuple[str, str], dict], ...] = (
     ("QuadrupedWalk-v0", "quadruped:Quadruped", 1000, ("quadruped", "walk"), {"desired_speed": 0.5, "fetch": False}),
     ("QuadrupedRun-v0", "quadruped:Quadruped", 1000, ("quadruped", "run"), {"desired_speed": 5.0, "fetch": False}),
     ("QuadrupedFetch-v0", "quadruped:Quadruped", 1000, ("quadruped", "fetch"), {"desired_speed": 0.0, "fetch": True}),
+    ("LqrLqr21-v0", "lqr:Lqr", None, ("lqr", "lqr_2_1"), {"n_bodies": 2, "n_actuators": 1}),
+    ("LqrLqr62-v0", "lqr:Lqr", None, ("lqr", "lqr_6_2"), {"n_bodies": 6, "n_actuators": 2}),
     ("StackerStack2-v0", "stacker:Stacker", 1000, ("stacker", "stack_2"), {"n_boxes": 2}),
     ("StackerStack4-v0", "stacker:Stacker", 1000, ("stacker", "stack_4"), {"n_boxes": 4}),
     ("HumanoidCMUStand-v0", "humanoid_cmu:HumanoidCMU", 1000, ("humanoid_CMU", "stand"), {"move_speed": 0.0}),

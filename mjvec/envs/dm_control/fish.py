@@ -31,7 +31,7 @@ target is invisible, as dm_control sets it each episode.
 Never terminated; truncated after 1000 steps (40 s).
 
 ## Arguments
-``swim`` (set by the registered id), ``flat_observation``.
+``swim`` (set by the registered id), ``flat_observation``, ``action_repeat`` (docs/dm_control.md#pixels).
 
 ## Version History
 v0: dm_control 1.0.50's ``fish`` upright, swim.
@@ -58,10 +58,10 @@ class Fish(ControlSuiteTask):
     control_timestep = 0.04
     fields = ("xmat", "geom_xpos", "geom_xmat")
 
-    def __init__(self, swim: bool = False, *, flat_observation: bool = False):
+    def __init__(self, swim: bool = False, *, flat_observation: bool = False, action_repeat: int = 1):
         self.swim = bool(swim)
         self.reset_model_fields = ("geom_pos",) if self.swim else ()
-        super().__init__(flat_observation=flat_observation)
+        super().__init__(flat_observation=flat_observation, action_repeat=action_repeat)
 
     def edit_spec(self, spec):
         if not self.swim:

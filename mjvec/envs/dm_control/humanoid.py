@@ -36,7 +36,7 @@ simulated state has contacts (``reset_rejected``), at rest.
 Never terminated; truncated after 1000 steps (25 s).
 
 ## Arguments
-``move_speed`` (set by the registered id), ``flat_observation``.
+``move_speed`` (set by the registered id), ``flat_observation``, ``action_repeat`` (docs/dm_control.md#pixels).
 
 ## Version History
 v0: dm_control 1.0.50's ``humanoid`` stand, walk, run.
@@ -66,9 +66,9 @@ class Humanoid(ControlSuiteTask):
     #: dm_control's order, the torso's xmat entry of uprightness, the centre-of-mass velocity sensor
     torso, limbs, upright_entry, com_sensor = "torso", _EXTREMITIES, _ZZ, "torso_subtreelinvel"
 
-    def __init__(self, move_speed: float = 0.0, *, flat_observation: bool = False):
+    def __init__(self, move_speed: float = 0.0, *, flat_observation: bool = False, action_repeat: int = 1):
         self.move_speed = float(move_speed)
-        super().__init__(flat_observation=flat_observation)
+        super().__init__(flat_observation=flat_observation, action_repeat=action_repeat)
 
     def find_ids(self, model):
         self._torso, self._head = int(model.body(self.torso).id), int(model.body("head").id)

@@ -30,7 +30,7 @@ simulated state has contacts (``reset_rejected``), at rest.
 Never terminated; truncated after 1000 steps (20 s).
 
 ## Arguments
-``move_speed`` (set by the registered id), ``flat_observation``.
+``move_speed`` (set by the registered id), ``flat_observation``, ``action_repeat`` (docs/dm_control.md#pixels).
 
 ## Version History
 v0: dm_control 1.0.50's ``humanoid_CMU`` stand, walk, run.

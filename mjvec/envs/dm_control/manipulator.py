@@ -40,7 +40,7 @@ refuses the task by name, as for every per-env model value drawn at reset).
 Never terminated; truncated after 1000 steps (10 s).
 
 ## Arguments
-``use_peg``, ``insert`` (set by the registered id), ``flat_observation``.
+``use_peg``, ``insert`` (set by the registered id), ``flat_observation``, ``action_repeat`` (docs/dm_control.md#pixels).
 
 ## Version History
 v0: dm_control 1.0.50's ``manipulator`` bring_ball, bring_peg, insert_ball, insert_peg.
@@ -72,13 +72,13 @@ class Manipulator(ControlSuiteTask):
     fields = ("xpos", "xquat", "site_xpos", "sensordata")
     reset_model_fields = ("body_pos", "body_quat")
 
-    def __init__(self, use_peg: bool = False, insert: bool = False, *, flat_observation: bool = False):
+    def __init__(self, use_peg: bool = False, insert: bool = False, *, flat_observation: bool = False, action_repeat: int = 1):
         self.use_peg, self.insert = bool(use_peg), bool(insert)
         self._object = "peg" if self.use_peg else "ball"
         self._target_name = "target_peg" if self.use_peg else "target_ball"
         self._receptacle_name = "slot" if self.use_peg else "cup"
         self._drawn = None  # the states reset_model drew with the model values, for reset_state
-        super().__init__(flat_observation=flat_observation)
+        super().__init__(flat_observation=flat_observation, action_repeat=action_repeat)
 
     def edit_spec(self, spec):
         keep = {self._object, self._target_name} | ({self._receptacle_name} if self.insert else set())

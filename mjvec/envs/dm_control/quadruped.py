@@ -40,7 +40,7 @@ x and y, 2 m up, with ``5 N(0, 1)`` x, y velocities.
 Never terminated; truncated after 1000 steps (20 s).
 
 ## Arguments
-``desired_speed``, ``fetch`` (set by the registered id), ``flat_observation``.
+``desired_speed``, ``fetch`` (set by the registered id), ``flat_observation``, ``action_repeat`` (docs/dm_control.md#pixels).
 
 ## Version History
 v0: dm_control 1.0.50's ``quadruped`` walk, run, fetch (escape is not ported: docs/dm_control.md).
@@ -72,9 +72,9 @@ class Quadruped(ControlSuiteTask):
     control_timestep = 0.02
     fields = ("xmat", "xpos", "site_xpos", "sensordata", "act")
 
-    def __init__(self, desired_speed: float = 0.5, fetch: bool = False, *, flat_observation: bool = False):
+    def __init__(self, desired_speed: float = 0.5, fetch: bool = False, *, flat_observation: bool = False, action_repeat: int = 1):
         self.desired_speed, self.fetch = float(desired_speed), bool(fetch)
-        super().__init__(flat_observation=flat_observation)
+        super().__init__(flat_observation=flat_observation, action_repeat=action_repeat)
 
     def edit_spec(self, spec):
         if not self.fetch:  # dm_control's floor is time limit x speed: 20 s x 0.5 or 5 m/s

@@ -38,7 +38,7 @@ task by name).
 Never terminated; truncated after 1000 steps (10 s).
 
 ## Arguments
-``n_boxes`` (set by the registered id), ``flat_observation``.
+``n_boxes`` (set by the registered id), ``flat_observation``, ``action_repeat`` (docs/dm_control.md#pixels).
 
 ## Version History
 v0: dm_control 1.0.50's ``stacker`` stack_2, stack_4.
@@ -67,12 +67,12 @@ class Stacker(ControlSuiteTask):
     fields = ("xpos", "xquat", "site_xpos", "sensordata")
     reset_model_fields = ("body_pos",)
 
-    def __init__(self, n_boxes: int = 2, *, flat_observation: bool = False):
+    def __init__(self, n_boxes: int = 2, *, flat_observation: bool = False, action_repeat: int = 1):
         if isinstance(n_boxes, bool) or not isinstance(n_boxes, (int, np.integer)) or not 1 <= n_boxes <= 4:
             raise ValueError(f"`n_boxes` must be an int from 1 to 4 (stacker.xml's boxes), got {n_boxes!r}")
         self.n_boxes = int(n_boxes)
         self._drawn = None  # the states reset_model drew with the target, for reset_state
-        super().__init__(flat_observation=flat_observation)
+        super().__init__(flat_observation=flat_observation, action_repeat=action_repeat)
 
     def edit_spec(self, spec):
         for b in range(self.n_boxes, 4):

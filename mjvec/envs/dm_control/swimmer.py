@@ -31,7 +31,7 @@ in its range), at rest. First the target, a per-env model value (``geom_pos`` an
 Never terminated; truncated after 1000 steps (30 s).
 
 ## Arguments
-``n_links`` (set by the registered id: 6 or 15), ``flat_observation``.
+``n_links`` (set by the registered id: 6 or 15), ``flat_observation``, ``action_repeat`` (docs/dm_control.md#pixels).
 
 ## Version History
 v0: dm_control 1.0.50's ``swimmer`` swimmer6, swimmer15.
@@ -62,11 +62,11 @@ class Swimmer(ControlSuiteTask):
     fields = ("xmat", "geom_xpos", "sensordata")
     reset_model_fields = ("geom_pos", "light_pos")
 
-    def __init__(self, n_links: int = 6, *, flat_observation: bool = False):
+    def __init__(self, n_links: int = 6, *, flat_observation: bool = False, action_repeat: int = 1):
         if isinstance(n_links, bool) or not isinstance(n_links, (int, np.integer)) or n_links < 3:
             raise ValueError(f"`n_links` must be an int >= 3 (dm_control's swimmer needs 3 bodies), got {n_links!r}")
         self.n_links = int(n_links)
-        super().__init__(flat_observation=flat_observation)
+        super().__init__(flat_observation=flat_observation, action_repeat=action_repeat)
 
     def edit_spec(self, spec):
         n = self.n_links
