@@ -54,7 +54,7 @@ import numpy as np
 
 from mjvec.envs.dm_control.base import ControlSuiteTask
 from mjvec.envs.dm_control.rewards import tolerance
-from mjvec.envs.dm_control.scratch import Scratch
+from mjvec.envs.dm_control.scratch import Scratch, eager_reset_error
 from mjvec.task import norm
 
 __all__ = ["Manipulator"]
@@ -109,6 +109,9 @@ class Manipulator(ControlSuiteTask):
         ranges = model.jnt_range[[model.joint(j).id for j in _ARM_JOINTS]]
         self._low = np.where(limited, ranges[:, 0], -np.pi)
         self._high = np.where(limited, ranges[:, 1], np.pi)
+
+    def mjx_model(self):
+        raise eager_reset_error(self, "draws its target, arm and prop until no contact")
 
     # -- observation and reward --------------------------------------------------------
     def _pose(self, xp, data, body):

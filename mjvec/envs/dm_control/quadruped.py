@@ -57,7 +57,7 @@ from mjvec.envs.dm_control.base import ControlSuiteTask, rows9
 from mjvec.envs.dm_control.geometry import in_frame, rows_in_frame
 from mjvec.envs.dm_control.randomizers import broadcast
 from mjvec.envs.dm_control.rewards import tolerance
-from mjvec.envs.dm_control.scratch import Scratch
+from mjvec.envs.dm_control.scratch import Scratch, eager_reset_error
 from mjvec.task import norm
 
 __all__ = ["Quadruped"]
@@ -114,10 +114,7 @@ class Quadruped(ControlSuiteTask):
             self._target_radius = float(model.site_size[self._target, 0])
 
     def mjx_model(self):
-        raise ValueError(
-            "Quadruped finds each reset's contact-free height by simulating candidate states one env at a time"
-            " (dm_control's search, on a scratch copy of the model), an eager CPU loop; use backend='cpu'"
-        )
+        raise eager_reset_error(self, "finds each reset's contact-free height")
 
     # -- observation and reward --------------------------------------------------------
     def observation(self, xp, data):

@@ -8,7 +8,7 @@ import copy
 
 import mujoco
 
-__all__ = ["Scratch"]
+__all__ = ["Scratch", "eager_reset_error"]
 
 
 class Scratch:
@@ -28,3 +28,11 @@ class Scratch:
         self.model.opt.disableflags = flags | int(mujoco.mjtDisableBit.mjDSBL_ACTUATION)
         mujoco.mj_forward(self.model, self.data)
         self.model.opt.disableflags = flags
+
+
+def eager_reset_error(task, what: str) -> ValueError:
+    """The refusal a task raises from ``mjx_model``: its reset runs ``what`` on a scratch model."""
+    return ValueError(
+        f"{type(task).__name__} {what} by simulating candidate states one env at a time (dm_control's loop, on a"
+        " scratch copy of the model), an eager CPU loop that backend='mjx' does not run; use backend='cpu'"
+    )

@@ -52,7 +52,7 @@ import numpy as np
 
 from mjvec.envs.dm_control.base import ControlSuiteTask
 from mjvec.envs.dm_control.rewards import tolerance
-from mjvec.envs.dm_control.scratch import Scratch
+from mjvec.envs.dm_control.scratch import Scratch, eager_reset_error
 from mjvec.task import norm
 
 __all__ = ["Stacker"]
@@ -95,6 +95,9 @@ class Stacker(ControlSuiteTask):
         limited = model.jnt_limited[ids].astype(bool)
         self._low = np.where(limited, model.jnt_range[ids, 0], -np.pi)
         self._high = np.where(limited, model.jnt_range[ids, 1], np.pi)
+
+    def mjx_model(self):
+        raise eager_reset_error(self, "draws its target, arm and boxes until no contact")
 
     # -- observation and reward --------------------------------------------------------
     def observation(self, xp, data):
