@@ -362,3 +362,16 @@ def test_a_terminating_env_ends_with_the_tasks_discount_the_others_keep_one():
         assert terminated[0] and info["discount"][0] == 0.0 and info["discount"][1] == 1.0
     finally:
         env.close()
+
+
+def test_mjx_refuses_a_per_env_field_it_keeps_static_by_name():
+    pytest.importorskip("jax")
+    mjx = _mjx_backend()
+    with pytest.raises(mjx.UnsupportedFeatureError, match="per-env `wrap_prm`.*static NumPy array"):
+        mjvec.make("PointMassHard-v0", 2, backend="mjx")
+
+
+def _mjx_backend():
+    from mjvec.backends import mjx
+
+    return mjx
