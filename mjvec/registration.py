@@ -54,8 +54,15 @@ def make_task(env_id: str, **task_kwargs: Any) -> Task:
                 f"{entry.name} got an unexpected keyword argument {name!r}{validation.did_you_mean(name, known)};"
                 f" its arguments are {known}"
             )
+    fixed = entry.kwargs or {}
+    for name in task_kwargs:
+        if name in fixed:
+            raise TypeError(
+                f"{entry.name} sets `{name}`={fixed[name]!r} itself (it is what makes this id this task);"
+                f" pick the id of the task you want instead"
+            )
     check_task_kwargs(entry.name, task_cls, task_kwargs)
-    return task_cls(**task_kwargs)
+    return task_cls(**fixed, **task_kwargs)
 
 
 _DEFAULT = object()
@@ -105,6 +112,11 @@ def make(
         task, default_steps = env_id, None
     else:
         task, default_steps = make_task(env_id, **task_kwargs), _entry(env_id).max_episode_steps
+        repeat = getattr(task, "action_repeat", 1)
+        if default_steps is not None and repeat > 1:  # the same episode in fewer, longer env steps
+            if default_steps % repeat:
+                raise ValueError(f"`action_repeat`={repeat} must divide {env_id}'s {default_steps}-step episodes")
+            default_steps //= repeat
     return MjVecEnv(
         task,
         num_envs,

@@ -105,6 +105,23 @@ class Task:
     reset_noise_scale: float = 0.0
     #: Distribution of the default ``reset_state``'s velocity noise: "uniform" or "normal".
     velocity_noise: str = "uniform"
+    #: The forward stages computed at the new state after each step (``mujoco.mjtStage``).
+    #: ``mjSTAGE_NONE``: the derived fields are the last substep's, as after ``mj_step``
+    #: (Gymnasium's envs); ``mjSTAGE_VEL``: position- and velocity-dependent ones are the new
+    #: state's, as after dm_control's ``legacy_step`` (``mj_step1`` after the step).
+    step_stage = mujoco.mjtStage.mjSTAGE_NONE
+    #: Physics steps run with zero controls after the reset state is written (then ``time = 0``
+    #: and ``mj_forward``): dm_control's cheetah lets its drawn pose settle for 200 steps.
+    settle_steps: int = 0
+    #: Whether ``reset_rejected`` judges each simulated reset state (CPU backend only).
+    rejects_reset: bool = False
+    #: Control steps one env step holds its action for: ``frame_skip`` is that
+    #: many times a control step's substeps, and the backend sums the task's ``reward(xp, data)``
+    #: after each control step but the last into ``data.repeat_reward`` (the Control Suite's
+    #: DrQ-v2-style action repeat).
+    action_repeat: int = 1
+    #: Model fields ``reset_model`` draws per env at every reset.
+    reset_model_fields: tuple[str, ...] = ()
 
     def __init__(
         self,
@@ -162,6 +179,11 @@ class Task:
         """Parse an MJCF file, resolving names as Gymnasium does."""
         return mujoco.MjSpec.from_file(gymnasium_asset(xml_file))
 
+    def mjx_model(self) -> mujoco.MjModel:
+        """The model the MJX backend puts on the device: ``model``, unless a task has a reason to
+        differ there in what does not change its physics (``ControlSuiteTask``: no energy)."""
+        return self.model
+
     def step_dt(self, data):
         """``(num_envs,)`` seconds per env step, each env's own: ``data.timestep * frame_skip``.
 
@@ -200,6 +222,16 @@ class Task:
         else:
             qvel = init_qvel + rng.uniform(low=-s, high=s, size=self.model.nv)
         return qpos, qvel
+
+    def reset_model(self, xp, rng) -> dict[str, Any]:
+        """``{field: (m, *field shape)}``, with ``reset_model_fields``: each reset env's model values,
+        drawn before its state (dm_control's reacher moves its target geom every episode)."""
+        raise NotImplementedError
+
+    def reset_rejected(self, xp, data):
+        """``(n,)`` bool, with ``rejects_reset = True``: the reset states (written, ``mj_forward`` run)
+        to draw again from the env's own stream, e.g. ``data.ncon > 0`` for a pose that penetrates."""
+        raise NotImplementedError
 
     def default_actions(self) -> ActionSpec:
         """The inputs an action drives unless ``actions=`` says otherwise: every actuator."""

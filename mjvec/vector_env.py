@@ -222,10 +222,8 @@ class MjVecEnv(EnvAttributes, CheckedCalls, VectorEnv):
 
     @max_episode_steps.setter
     def max_episode_steps(self, value) -> None:
-        raise AttributeError(
-            "`max_episode_steps` is fixed when the env is made (the episode rules, and on MJX the compiled step,"
-            f" hold it): make a new env with mjvec.make(..., max_episode_steps={value!r})"
-        )
+        raise AttributeError("`max_episode_steps` is fixed when the env is made (the episode rules, and on MJX the"
+                             f" compiled step, hold it): make a new env with mjvec.make(..., max_episode_steps={value!r})")
 
     @property
     def state_size(self) -> int:

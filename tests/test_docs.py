@@ -8,7 +8,7 @@ import re
 import pytest
 
 DOCS = pathlib.Path(__file__).resolve().parent.parent / "docs"
-PAGES = ["actions.md", "custom_tasks.md", "randomization.md", "new_tasks.md", "integrations.md"]
+PAGES = ["actions.md", "custom_tasks.md", "randomization.md", "new_tasks.md", "integrations.md", "dm_control.md"]
 BLOCKS = [
     pytest.param(page, i, code, id=f"{page}-{i}")
     for page in PAGES

@@ -39,7 +39,9 @@ def test_every_task_has_hyperparameters_the_algorithm_accepts(algo):
         assert hp["source"] and hp["n_envs"] >= 1 and hp["n_timesteps"] >= 1
         assert set(hp) <= set(hyperparams.allowed_keys(algo)), entry.name
         hp = hyperparams.fit_batch_to_rollout(hp, algo)  # as `mjvec train` runs them
-        venv = SB3VecEnv(mjvec.make(entry.name, hp["n_envs"]))
+        # the Control Suite's Dict observations as one vector, which an MLP policy takes
+        flat = {"flat_observation": True} if (entry.reference or "").startswith("dm_control") else {}
+        venv = SB3VecEnv(mjvec.make(entry.name, hp["n_envs"], **flat))
         try:
             kwargs = hyperparams.algo_kwargs(hp, algo, action_dim=venv.action_space.shape[0])
             if algo != "ppo":

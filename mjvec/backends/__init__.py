@@ -80,6 +80,12 @@ def make_backend(name: str, rules, num_envs: int, observation_space, *, array_ty
 
         return CpuBackend(rules, num_envs, observation_space, nthread=nthread, actions=actions, variants=variants,
                           obs_dtypes=obs_dtypes, array_type=array_type)
+    if getattr(rules.task, "rejects_reset", False):
+        raise ValueError(
+            f"{type(rules.task).__name__} draws its reset states again until the simulated state is accepted"
+            " (Task.reset_rejected, e.g. no contact), an eager loop that backend='mjx' does not run inside its jit;"
+            " use backend='cpu'"
+        )
     try:
         from mjvec.backends.mjx import MjxBackend
     except ImportError as e:

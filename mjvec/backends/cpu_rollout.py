@@ -36,6 +36,12 @@ class RolloutRecording:
         the step at which each simulation diverged (``T`` if none), and the
         ``(N, T, state_size)`` states when ``states``.
         """
+        if self._stage != int(mujoco.mjtStage.mjSTAGE_NONE):
+            raise NotImplementedError(
+                f"`rollout()` on the CPU backend records each step's derived fields as mj_step leaves them;"
+                f" {type(self.task).__name__} reads them at the new state (step_stage={self._stage}, as dm_control's"
+                " legacy_step), which Batch.rollout cannot record: call step() T times, or use backend='mjx'"
+            )
         n, t = actions.shape[:2]
         fs = self.task.frame_skip
         order = [f for f in _CONTROL_BITS if f in self._actions.fields]

@@ -27,7 +27,9 @@ from mujoco import batch as mj_batch
 
 from mjvec.actions import ActionSpec, BoundActions
 from mjvec.backends.cpu_rollout import RolloutRecording
+from mjvec.backends.cpu_models import DATA_SIZES, simulated, with_rne_post_constraint
 from mjvec.core.episode import Faults
+from mjvec.mujoco_compat import caller_models
 from mjvec.randomize import BoundRandomization
 from mjvec.render import RenderState
 
@@ -43,15 +45,6 @@ _DIVERGED = np.array([w in ("badqpos", "badqvel", "badqacc", "badctrl") for w in
 # Fields the engine computes only when something asks: mj_rnePostConstraint
 # fills them, which mj_forward runs only for models with acceleration sensors.
 ON_DEMAND_FIELDS = frozenset({"cacc", "cfrc_int", "cfrc_ext"})
-
-
-# the MjModel sizes MjData's layout depends on: what per-env models must share
-DATA_SIZES = (
-    "nq", "nv", "nu", "na", "nbody", "njnt", "ngeom", "nsite", "ncam", "nlight", "nflex", "nflexvert",
-    "nflexedge", "nflexelem", "nmesh", "nskin", "nhfield", "ntex", "nmat", "npair", "nexclude", "neq",
-    "ntendon", "nwrap", "nsensor", "nsensordata", "nmocap", "nplugin", "npluginstate", "nuserdata",
-    "nhistory", "nJmom", "nM", "nB", "nC", "nD", "ntree", "nbvh", "nbvhdynamic", "narena",
-)
 
 
 # -- os.fork(): a child has the parent's memory but none of its threads ----------------------
@@ -71,29 +64,6 @@ def _after_fork_in_child() -> None:
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
-
-
-def _simulated(model: mujoco.MjModel) -> mujoco.MjModel:
-    # a diverged simulation is reset by the env, with the task's reset, not by the engine
-    model.opt.disableflags |= mujoco.mjtDisableBit.mjDSBL_AUTORESET
-    return model
-
-
-def with_rne_post_constraint(spec: mujoco.MjSpec) -> mujoco.MjModel:
-    """Compile ``spec`` with a sensor that makes ``mj_forward`` compute cfrc_ext.
-
-    MuJoCo computes ``cacc``/``cfrc_int``/``cfrc_ext`` (``mj_rnePostConstraint``)
-    only when a sensor needs them. A world-body linear-acceleration sensor adds no
-    site and nothing to the dynamics: the state evolves bit for bit as without it.
-    """
-    spec = spec.copy()
-    spec.add_sensor(
-        name="mjvec_rne_post_constraint",
-        type=mujoco.mjtSensor.mjSENS_FRAMELINACC,
-        objtype=mujoco.mjtObj.mjOBJ_XBODY,
-        objname="world",
-    )
-    return spec.compile()
 
 
 class CpuSimulation(RolloutRecording):
@@ -128,7 +98,7 @@ class CpuSimulation(RolloutRecording):
             raise ValueError(
                 f"{type(task).__name__} {need}; the task must keep the MjSpec it was compiled from (`task.spec`)"
             )
-        self.model = self._compile(task.spec, on_demand) if on_demand else _simulated(copy.copy(task.model))
+        self.model = self._compile(task.spec, on_demand) if on_demand else simulated(copy.copy(task.model))
         self._batch = mj_batch.Batch(self.model, num_envs, self.nthread, persistent=True)
         self._pid, self._forked_from = os.getpid(), None
         _LIVE.add(self)
@@ -144,10 +114,20 @@ class CpuSimulation(RolloutRecording):
         self._randomization = randomization
         #: the last message per kind of fault, where the engine gave one
         self.messages: dict[str, str] = {}
+        # the model fields the task itself draws at every reset (Task.reset_model: reacher's target)
+        task_fields = tuple(getattr(task, "reset_model_fields", ()))
+        if task_fields and (variants is not None or (randomization is not None
+                                                     and set(task_fields) & set(randomization.fields))):
+            raise ValueError(
+                f"{type(task).__name__} draws {list(task_fields)} itself at every reset: `randomize` cannot vary"
+                " them too, and `variants` cannot be combined with it"
+            )
+        self._expanded = {f: self._batch.expand(f) for f in task_fields}
         if randomization is not None:
             # live (num_envs, ...) per-simulation values of each randomized field
-            self._expanded = {f: self._batch.expand(f) for f in randomization.fields}
-            for f, target in self._expanded.items():
+            self._expanded.update({f: self._batch.expand(f) for f in randomization.fields})
+            for f in randomization.fields:
+                target = self._expanded[f]
                 # the sensor added for cfrc_ext (with_rne_post_constraint) comes after the task's
                 # sensors: a drawn sensor_* field is the task's rows, the added one keeps its value
                 rows = randomization.nominal[f].shape[0] if randomization.nominal[f].ndim else None
@@ -162,6 +142,11 @@ class CpuSimulation(RolloutRecording):
         if on_demand and "sensordata" in bound:  # the task's sensors, not the one added for cfrc_ext
             bound["sensordata"] = bound["sensordata"][:, : task.model.nsensordata]
         self._ctrl = self._batch.bind("ctrl")
+        self._stage = int(getattr(task, "step_stage", mujoco.mjtStage.mjSTAGE_NONE))
+        # Batch.step's own default (no stages at the new state) unless the task asks
+        self._stage_kwargs = {"stage": self._stage} if self._stage != int(mujoco.mjtStage.mjSTAGE_NONE) else {}
+        self._settle = int(getattr(task, "settle_steps", 0))
+        self._time = self._batch.bind("time")
         self._qpos = self._batch.bind("qpos")
         self._qvel = self._batch.bind("qvel")
         # With on-demand fields, the task reads copies: the step's derived fields
@@ -177,12 +162,17 @@ class CpuSimulation(RolloutRecording):
         # before it reaches the caller (mjvec.core.ops.NumpyOps.own)
         self.data = types.SimpleNamespace(**{**bound, **{f: b[...] for f, b in {**self._derived, **self._on_demand}.items()}})
         self.data.timestep = self._timestep()
+        self._repeat = int(getattr(task, "action_repeat", 1))
+        if self._repeat > 1:
+            if on_demand:
+                raise ValueError(f"{type(task).__name__}: `action_repeat` cannot be combined with {on_demand}")
+            self.data.repeat_reward = np.zeros(num_envs)
 
     def _timestep(self) -> np.ndarray:
         """``(num_envs,)``: each simulation's ``opt.timestep``, live where ``randomize=`` draws it."""
         if self._randomization is not None and "opt.timestep" in self._randomization.fields:
             return self._expanded["opt.timestep"][...]
-        models = self._batch.models
+        models = caller_models(self._batch)
         if isinstance(models, tuple):  # variants: a compiled model per env
             values = np.array([m.opt.timestep for m in models])
         else:
@@ -195,7 +185,7 @@ class CpuSimulation(RolloutRecording):
 
     @staticmethod
     def _compile(spec: mujoco.MjSpec, on_demand: Sequence[str]) -> mujoco.MjModel:
-        return _simulated(with_rne_post_constraint(spec) if on_demand else spec.compile())
+        return simulated(with_rne_post_constraint(spec) if on_demand else spec.compile())
 
     def _set_variants(self, spec: mujoco.MjSpec, variants, on_demand) -> None:
         """Simulation ``i`` runs on the model compiled from ``variants(copy of spec, i)``."""
@@ -225,7 +215,7 @@ class CpuSimulation(RolloutRecording):
         """The state of simulations ``env_ids`` for drawing them (``mjvec.render.RenderState``)."""
         ids = np.asarray(env_ids, dtype=np.intp)
         batch, model = self._batch, self.model
-        caller = batch.models  # per-env compiled models (variants), or None
+        caller = caller_models(batch)  # per-env compiled models (variants), or None
         if isinstance(caller, tuple):
 
             def models(j: int) -> mujoco.MjModel:
@@ -263,7 +253,10 @@ class CpuSimulation(RolloutRecording):
         else:
             self._write(action, mask)
         errors: dict[int, str] = {}
-        self._call(self._batch.step, mask, errors, nstep=self.task.frame_skip)
+        if self._repeat > 1:
+            self._repeated_steps(mask, errors)
+        else:
+            self._call(self._batch.step, mask, errors, nstep=self.task.frame_skip, **self._stage_kwargs)
         if self._on_demand:
             self._save(self._derived, mask)
             self._call(self._batch.forward, mask, errors)
@@ -271,6 +264,17 @@ class CpuSimulation(RolloutRecording):
         if not errors and not np.count_nonzero(self._warnings):
             return None
         return self._faults(errors)
+
+    def _repeated_steps(self, mask, errors: dict[int, str]) -> None:
+        """``Task.action_repeat`` control steps of ``frame_skip / action_repeat`` substeps each; the
+        task's reward after each but the last summed in order into ``data.repeat_reward``."""
+        chunk = self.task.frame_skip // self._repeat
+        partial = 0.0
+        for _ in range(self._repeat - 1):
+            self._call(self._batch.step, mask, errors, nstep=chunk, **self._stage_kwargs)
+            partial = partial + self.task.reward(np, self.data)
+        self._call(self._batch.step, mask, errors, nstep=chunk, **self._stage_kwargs)
+        self.data.repeat_reward[...] = partial
 
     def _call(self, call, mask: np.ndarray | None, errors: dict[int, str], **kwargs) -> None:
         """``call(mask)``; the simulations that raise are recorded in ``errors``.
@@ -316,7 +320,7 @@ class CpuSimulation(RolloutRecording):
         for f, value in values.items():
             target = self._expanded[f]
             target[mask] = np.reshape(value, target[mask].shape)
-        if self._randomization.set_const:
+        if self._randomization is not None and self._randomization.set_const:
             self._batch.set_const(mask)
 
     def reset(self, mask: np.ndarray, qpos: np.ndarray, qvel: np.ndarray) -> None:
@@ -326,6 +330,10 @@ class CpuSimulation(RolloutRecording):
         self._qpos[mask] = qpos
         self._qvel[mask] = qvel
         self._batch.forward(mask)
+        if self._settle:  # Task.settle_steps: zero controls (mj_resetData's), then the clock restarts
+            self._batch.step(mask, nstep=self._settle, stage=self._stage)
+            self._time[mask] = 0.0
+            self._batch.forward(mask)
         if self._on_demand:
             self._save(self._derived, mask)
             for buf in self._on_demand.values():
@@ -367,7 +375,7 @@ class CpuSimulation(RolloutRecording):
 
         Every array bound to the batch is a view that keeps it alive: all of them are dropped.
         """
-        for name in ("_batch", "data", "_bound", "_inputs", "_expanded", "_warnings", "_ctrl", "_qpos", "_qvel",
+        for name in ("_batch", "data", "_bound", "_inputs", "_expanded", "_warnings", "_ctrl", "_qpos", "_qvel", "_time",
                      "_on_demand", "_derived", "_state"):
             if hasattr(self, name):
                 setattr(self, name, None)

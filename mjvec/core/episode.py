@@ -39,6 +39,8 @@ from typing import Any, NamedTuple
 import numpy as np
 from gymnasium.vector import AutoresetMode
 
+from mjvec.core.random import MAX_TRIES
+
 __all__ = ["Rules", "Episodes", "Faults", "StepOut", "ResetOut", "Seeding", "step", "reset"]
 
 
@@ -116,12 +118,19 @@ def _reset_simulations(ops, rules: Rules, ep: Episodes, sim, mask, draw, states=
         sim.set_params(draw, rules.randomization.sample(xp, rng))
         streams = ops.commit(streams, rng, draw)
     exhausted = None
+    if states is None and getattr(task, "reset_model_fields", ()):
+        # the model parameters the task itself draws each episode (dm_control's reacher target)
+        rng = ops.random(streams, mask)
+        sim.set_params(mask, task.reset_model(xp, rng))
+        streams = ops.commit(streams, rng, mask)
     if states is None:
         rng = ops.random(streams, mask)
         qpos, qvel = task.reset_state(xp, rng, task.init_qpos, task.init_qvel)
         sim.reset(mask, qpos, qvel)
         streams = ops.commit(streams, rng, mask)
         exhausted = ops.exhausted(rng, mask)
+        if getattr(task, "rejects_reset", False):
+            streams, exhausted = _redraw_rejected(ops, task, sim, streams, mask, exhausted)
     else:
         sim.reset_to(mask, states)
     faults = ep.faults
@@ -131,6 +140,24 @@ def _reset_simulations(ops, rules: Rules, ep: Episodes, sim, mask, draw, states=
         elapsed=ops.where(mask, 0, ep.elapsed), ended=_and_not(ep.ended, mask), streams=streams, faults=faults
     )
     return ep, exhausted
+
+
+def _redraw_rejected(ops, task, sim, streams, mask, exhausted):
+    """Draw again, from its own stream, each env whose reset state the task rejects once simulated
+    (``Task.reset_rejected``: dm_control's "while physics.data.ncon > 0" loops), up to ``MAX_TRIES``.
+
+    A Python loop over eager values: the MJX backend refuses such tasks (``make_backend``).
+    """
+    xp = ops.xp
+    for _ in range(MAX_TRIES):
+        bad = ops.some(mask & task.reset_rejected(xp, sim.data))
+        if bad is None:
+            return streams, exhausted
+        rng = ops.random(streams, bad)
+        qpos, qvel = task.reset_state(xp, rng, task.init_qpos, task.init_qvel)
+        sim.reset(bad, qpos, qvel)
+        streams = ops.commit(streams, rng, bad)
+    return streams, bad if exhausted is None else exhausted | bad
 
 
 def _count_faults(ops, ep: Episodes, faults: Faults | None, bad_obs, reward, stepping) -> tuple[Any, Episodes]:

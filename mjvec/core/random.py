@@ -30,6 +30,11 @@ class NumpyRandom:
         self.max_tries = max_tries
         self.exhausted: np.ndarray | None = None
 
+    @property
+    def num_envs(self) -> int:
+        """The rows every draw has: the envs being reset."""
+        return len(self.generators)
+
     def uniform(self, low: float, high: float, size: int) -> np.ndarray:
         """``(n, size)`` draws of ``Generator.uniform(low=low, high=high, size=size)``."""
         return np.stack([g.uniform(low=low, high=high, size=size) for g in self.generators])

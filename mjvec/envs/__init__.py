@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from mjvec.envs.dm_control import SUITE as _DM_CONTROL
+
 __all__ = ["TASKS", "TaskEntry"]
 
 
@@ -16,6 +18,7 @@ class TaskEntry(NamedTuple):
     task: str  # "module:Class" under mjvec.envs
     max_episode_steps: int | None
     reference: str | None  # Gymnasium's own env of the same task (the parity reference), or None
+    kwargs: dict | None = None  # the task class's keyword arguments this id sets (a suite's tasks)
 
 
 # Gymnasium's 11 MuJoCo v5 tasks (gymnasium/envs/__init__.py: same limits)
@@ -41,4 +44,8 @@ TASKS: tuple[TaskEntry, ...] = tuple(
     # mjvec's own tasks, whose actions are not ctrl: Gymnasium has no env of them
     TaskEntry("MocapPush-v0", "mjvec.envs.mocap_push:MocapPush", 100, None),
     TaskEntry("SpinTop-v0", "mjvec.envs.spin_top:SpinTop", 500, None),
+) + tuple(
+    # the DeepMind Control Suite (mjvec/envs/dm_control/): the reference is dm_control's (domain, task)
+    TaskEntry(name, f"mjvec.envs.dm_control.{task}", steps, f"dm_control.suite:{domain}/{name_in_suite}", kwargs)
+    for name, task, steps, (domain, name_in_suite), kwargs in _DM_CONTROL
 )

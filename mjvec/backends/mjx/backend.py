@@ -29,7 +29,9 @@ from mjvec import validation
 from mjvec.backends.mjx.devices import env_sharding, warn_cpu_lapack
 from mjvec.backends.mjx.engine import has_field
 from mjvec.backends.mjx.functional import FunctionalEnv
-from mjvec.backends.mjx.impls import UnsupportedFeatureError, batch_data, make_template, put_model, resolve_impl
+from mjvec.backends.mjx.impls import (
+    UnsupportedFeatureError, unsupported_feature, batch_data, make_template, put_model, resolve_impl,
+)
 from mjvec.backends.mjx.program import (
     MjxState,
     Program,
@@ -119,6 +121,7 @@ class MjxBackend:
             )
         self.impl = resolve_impl(impl, count)
         self.model = put_model(task, self.impl)
+        self._check_task_model_fields()
         # the state mj_resetData makes; Warp's sized for the batch (its shared contact list)
         self._template = make_template(task.model, self.model, self.impl, n)
         missing = [f for f in task.fields if not has_field(self._template, f)]
@@ -150,6 +153,24 @@ class MjxBackend:
         self.state_size = sum(size for _, size in self._program.state_layout)
         self.description = {"backend": "mjx", "impl": self.impl, "devices": count}
 
+    def _nominal_params(self, n: int) -> dict:
+        """Per-env model values before any draw: ``randomize=``'s fields and the task's own
+        (``Task.reset_model_fields``, e.g. the reacher's target)."""
+        params = {} if self.randomization is None else nominal_params(self.model, self.randomization, self._derived, n)
+        for f in getattr(self.task, "reset_model_fields", ()):
+            value = getattr(self.model, f)
+            params[f] = jnp.array(jnp.broadcast_to(value, (n, *value.shape)))
+        return params
+
+    def _check_task_model_fields(self) -> None:
+        """The fields a task draws per env at reset must be traced in MJX's model, not static there."""
+        for f in getattr(self.task, "reset_model_fields", ()):
+            if isinstance(getattr(self.model, f), np.ndarray):
+                raise unsupported_feature(
+                    self.task, f"a per-env `{f}` (drawn at every reset, Task.reset_model)",
+                    f"MJX keeps `{f}` as a static NumPy array of its model, one value for every env",
+                )
+
     def initial_state(self) -> MjxState:
         """The state before any reset: ``mj_resetData``'s data in every env, nominal parameters."""
         n, randomization = self.num_envs, self.randomization
@@ -157,7 +178,7 @@ class MjxBackend:
         state = MjxState(
             # copied: the state is donated to each step, the template is not (Warp's shared buffers)
             data=jax.tree.map(jnp.array, batch_data(self._template, n)),
-            params={} if randomization is None else nominal_params(self.model, randomization, self._derived, n),
+            params=self._nominal_params(n),
             episodes=Episodes(
                 elapsed=jnp.zeros(n, dtype=jnp.int32),
                 ended=jnp.zeros(n, dtype=bool),

@@ -9,6 +9,8 @@ import io
 import jax.numpy as jnp
 import mujoco
 
+from mjvec.mujoco_compat import state_bit
+
 with contextlib.redirect_stdout(io.StringIO()):
     # without MuJoCo Warp installed, mjx prints "Failed to import warp" twice
     from mujoco import mjx
@@ -30,12 +32,13 @@ class DataView:
     ``data._impl`` and warns when they are read from ``data``.
     """
 
-    __slots__ = ("_data", "timestep")
+    __slots__ = ("_data", "timestep", "repeat_reward")
     _public = None
 
-    def __init__(self, data, timestep):
+    def __init__(self, data, timestep, repeat_reward=None):
         self._data = data
         self.timestep = timestep  # (n,): each env's opt.timestep (randomize= may vary it)
+        self.repeat_reward = repeat_reward  # (n,) with Task.action_repeat > 1: the earlier control steps' rewards
 
     def __getattr__(self, name: str):
         data = self._data
@@ -66,8 +69,9 @@ def state_layout(model: mujoco.MjModel) -> tuple[tuple[str, int], ...]:
     backend's and can be passed between the two.
     """
     layout = []
-    for field, bit in _STATE_FIELDS:
-        size = mujoco.mj_stateSize(model, getattr(mujoco.mjtState, bit))
+    for field, name in _STATE_FIELDS:
+        bit = state_bit(name)
+        size = 0 if bit is None else mujoco.mj_stateSize(model, bit)
         if size:
             layout.append((field, size))
     total = mujoco.mj_stateSize(model, mujoco.mjtState.mjSTATE_INTEGRATION)

@@ -28,7 +28,8 @@ from mjvec.backends.mjx.ops import where
 from mjvec.envs import TASKS
 
 __all__ = [
-    "UnsupportedFeatureError", "put_model", "warp_unavailable", "resolve_impl", "make_template", "batch_data",
+    "UnsupportedFeatureError", "unsupported_feature", "put_model", "warp_unavailable", "resolve_impl",
+    "make_template", "batch_data",
     "select_data", "with_rne_postconstraint", "batchable_model_field", "DEFAULT_ENV",
 ]
 
@@ -165,7 +166,7 @@ def _registered_name(task) -> str | None:
     return next((entry.name for entry in TASKS if entry.task == path), None)
 
 
-def _unsupported(task, feature: str, why: str, impl: str = "jax") -> UnsupportedFeatureError:
+def unsupported_feature(task, feature: str, why: str, impl: str = "jax") -> UnsupportedFeatureError:
     name = type(task).__name__
     version = importlib.metadata.version("mujoco-mjx")
     message = (
@@ -186,15 +187,15 @@ def _unsupported(task, feature: str, why: str, impl: str = "jax") -> Unsupported
 
 def put_model(task, impl: str = "jax") -> Any:
     """The task's model as an ``mjx.Model`` of implementation ``impl``, or ``UnsupportedFeatureError``."""
-    model = task.model
+    model = task.mjx_model()
     if impl == "jax" and model.opt.noslip_iterations > 0:  # MJX-JAX would silently skip the noslip solver
-        raise _unsupported(task, "the noslip solver (opt.noslip_iterations > 0)", "MJX has no noslip solver",
+        raise unsupported_feature(task, "the noslip solver (opt.noslip_iterations > 0)", "MJX has no noslip solver",
                            impl)
     try:
         with contextlib.redirect_stdout(io.StringIO()):  # MuJoCo Warp's kernel-load log
             return mjx.put_model(model, impl=impl)
     except NotImplementedError as e:
-        raise _unsupported(task, _feature(str(e)), "mujoco.mjx.put_model raised NotImplementedError", impl) from e
+        raise unsupported_feature(task, _feature(str(e)), "mujoco.mjx.put_model raised NotImplementedError", impl) from e
 
 
 # MuJoCo Warp names an unsupported enum value as "mjSOL_PGS is unsupported.", MJX-JAX as

@@ -64,6 +64,10 @@ class Program:
         # a task that reads only qpos and qvel needs no mj_forward after a reset: the next
         # mjx.step starts with one, and a forward changes no state (a smaller program)
         self.forward_at_reset = bool(task.fields)
+        # dm_control's legacy_step: position- and velocity-dependent fields at the new state
+        self.step1_after_step = int(getattr(task, "step_stage", 0)) >= int(mujoco.mjtStage.mjSTAGE_VEL)
+        self.settle_steps = int(getattr(task, "settle_steps", 0))
+        self.action_repeat = int(getattr(task, "action_repeat", 1))
         self.state_layout = state_layout(task.model)  # physics states as mj_getState's
         self.key = (
             task_fingerprint(task), fingerprint(actions), fingerprint(rules.randomization), derived, num_envs, impl,

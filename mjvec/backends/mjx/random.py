@@ -62,6 +62,11 @@ class JaxRandom:
         self.keys = pairs[:, 0]
         return pairs[:, 1]
 
+    @property
+    def num_envs(self) -> int:
+        """The rows every draw has (``NumpyRandom.num_envs``)."""
+        return self.keys.shape[0]
+
     def uniform(self, low: Any, high: Any, size: int) -> jax.Array:
         """``(n, size)`` draws, uniform in ``[low, high)``."""
         dtype = jnp.result_type(float)

@@ -48,6 +48,12 @@ def _batched(fn, model, params: dict):
     return lambda m, data: jax.vmap(lambda p, d: fn(with_params(m, p), d))(params, data)
 
 
+def _step1(m, d):
+    """``mj_step1``: the position- and velocity-dependent fields and sensors of ``d``'s state."""
+    d = mjx.sensor_pos(m, mjx.fwd_position(m, d))
+    return mjx.sensor_vel(m, mjx.fwd_velocity(m, d))
+
+
 def _post(m, d) -> dict:
     """The on-demand fields (``mj_rnePostConstraint``) of a forward pass at ``d``'s state."""
     if m.impl == mjx.Impl.WARP:  # MuJoCo Warp runs it inside forward when its option asks
@@ -69,13 +75,17 @@ class MjxSimulation:
     def __init__(self, program, model, template, raw, params: dict):
         self.program, self.model, self.template = program, model, template
         self.raw, self.params = raw, params
+        self.repeat_reward = None  # set by advance() with Task.action_repeat > 1
 
     @property
     def data(self) -> DataView:
+        return self._view(self.raw)
+
+    def _view(self, raw) -> DataView:
         timestep = self.params.get("opt.timestep")
         if timestep is None:
             timestep = jnp.broadcast_to(self.model.opt.timestep, (self.program.num_envs,))
-        return DataView(self.raw, timestep)
+        return DataView(raw, timestep, self.repeat_reward)
 
     def detach(self, values: dict[str, Any]) -> dict[str, Any]:
         return values  # traced values are immutable
@@ -94,7 +104,13 @@ class MjxSimulation:
             d = step(model, d)
             return d, jnp.stack((_bad(d.qpos), _bad(d.qvel), _bad(d.qacc)))
 
-        data, bad = lax.scan(substep, data, None, length=program.frame_skip)
+        step1 = _batched(_step1, model, params) if program.step1_after_step else None
+        if program.action_repeat == 1:
+            data, bad = lax.scan(substep, data, None, length=program.frame_skip)
+            if step1 is not None:  # Task.step_stage = mjSTAGE_VEL (the Control Suite's legacy_step)
+                data = step1(model, data)
+        else:
+            data, bad = self._repeated_steps(data, substep, step1)
         if program.on_demand:
             # as the CPU backend: cfrc_ext (cacc, cfrc_int) from a forward at the new state;
             # the other derived fields stay the last substep's
@@ -102,6 +118,24 @@ class MjxSimulation:
         self.raw = data
         bad = jnp.sum(bad, axis=0, dtype=jnp.int32)
         return Faults(jnp.any(bad > 0, axis=0), dict(zip(BAD_KINDS, bad)))
+
+    def _repeated_steps(self, data, substep, step1):
+        """``Task.action_repeat`` control steps; the task's reward after each but the last summed in
+        order into ``repeat_reward`` (as the CPU backend's ``_repeated_steps``)."""
+        program, model, repeat = self.program, self.model, self.program.action_repeat
+
+        def control_step(d, _):
+            d, bad = lax.scan(substep, d, None, length=program.frame_skip // repeat)
+            if step1 is not None:
+                d = step1(model, d)
+            return d, (bad, program.task.reward(jnp, self._view(d)))
+
+        data, (bad, rewards) = lax.scan(control_step, data, None, length=repeat)
+        partial = 0.0
+        for k in range(repeat - 1):
+            partial = partial + rewards[k]
+        self.repeat_reward = partial
+        return data, jnp.reshape(bad, (-1, *bad.shape[2:]))
 
     def reset(self, mask, qpos, qvel) -> None:
         """Gymnasium's order for the masked envs: ``mj_resetData`` (the template), the state,
@@ -111,8 +145,12 @@ class MjxSimulation:
         def fresh():
             data = batch_data(self.template, n)
             data = data.replace(qpos=jnp.asarray(qpos, data.qpos.dtype), qvel=jnp.asarray(qvel, data.qvel.dtype))
-            if program.forward_at_reset:
+            if program.forward_at_reset or program.settle_steps:
                 data = _batched(mjx.forward, model, self.params)(model, data)
+            if program.settle_steps:  # Task.settle_steps: zero controls, then the clock restarts
+                step = _batched(mjx.step, model, self.params)
+                data, _ = lax.scan(lambda d, _: (step(model, d), None), data, None, length=program.settle_steps)
+                data = _batched(mjx.forward, model, self.params)(model, data.replace(time=jnp.zeros_like(data.time)))
             if program.on_demand:
                 data = _with_on_demand(data, {k: jnp.zeros_like(getattr(data._impl, k)) for k in ON_DEMAND_FIELDS})
             return select_data(mask, data, self.raw)
@@ -144,12 +182,14 @@ class MjxSimulation:
         """The drawn parameters (and the constants MuJoCo derives from them) for the masked envs."""
         program, params = self.program, self.params
 
+        task_fields = set(getattr(program.task, "reset_model_fields", ()))
+
         def drawn():
             new = dict(values)
-            if program.derived:
+            if program.derived and not set(new) <= task_fields:  # randomize='s draw, not the task's own
                 base = self.model if program.impl == "jax" else program.jax_model()
                 new.update(jax.vmap(lambda p: derived_constants(base, program.task.model, p))(new))
             new = {k: jnp.asarray(v, params[k].dtype) for k, v in new.items()}
-            return where(mask, new, params)
+            return {**params, **where(mask, new, {k: params[k] for k in new})}
 
         self.params = lax.cond(jnp.any(mask), drawn, lambda: params)
