@@ -120,7 +120,7 @@ class Task:
     #: after each control step but the last into ``data.repeat_reward`` (the Control Suite's
     #: DrQ-v2-style action repeat).
     action_repeat: int = 1
-    #: Model fields ``reset_model`` draws per env at every reset (CPU backend only).
+    #: Model fields ``reset_model`` draws per env at every reset.
     reset_model_fields: tuple[str, ...] = ()
 
     def __init__(

@@ -174,6 +174,7 @@ MJX_TOLERANCES = {
     "CartpoleSwingup-v0": (100, 1e-4),
     "PendulumSwingup-v0": (100, 3e-5),  # measured 2.9e-6 (obs), 0 (reward)
     "PointMassEasy-v0": (100, 2e-6),  # measured 1.6e-7 (obs), 8e-84 (reward)
+    "ReacherEasy-v0": (100, 3e-5),  # measured 3.3e-6; the targets MJX drew are copied into the CPU env
 }
 
 
@@ -187,8 +188,11 @@ def test_mjx_steps_the_cpu_backends_episode(env_id, tmp_path_factory):
     try:
         cpu.reset(seed=0)
         states = cpu.get_state()
-        o2, _ = mjx.reset(seed=0, options={"state": states})
-        o1, _ = cpu.reset(seed=0, options={"state": states})
+        mjx.reset(seed=0)
+        for f in mjvec.make_task(env_id).reset_model_fields:  # the model values MJX drew (test-only access)
+            cpu._backend.sim._expanded[f][...] = np.asarray(mjx._backend._state.params[f])
+        o2, _ = mjx.reset(options={"state": states})
+        o1, _ = cpu.reset(options={"state": states})
         for k in o1:
             np.testing.assert_allclose(o2[k], o1[k], rtol=0, atol=1e-6)
         rng = np.random.default_rng(0)
@@ -260,12 +264,9 @@ def test_reachers_target_is_drawn_per_env_at_every_reset_on_its_circle():
         env.close()
 
 
-def test_fields_a_task_draws_itself_cannot_be_randomized_and_mjx_refuses_them():
+def test_fields_a_task_draws_itself_cannot_be_randomized_too():
     with pytest.raises(ValueError, match=r"draws \['geom_pos'\] itself at every reset"):
         mjvec.make("ReacherEasy-v0", 2, randomize={"geom_pos": mjvec.Uniform(0.9, 1.1)})
-    pytest.importorskip("jax")
-    with pytest.raises(ValueError, match=r"Reacher draws the model fields \['geom_pos'\].*use backend='cpu'"):
-        mjvec.make("ReacherEasy-v0", 2, backend="mjx")
 
 
 # -- action repeat and pixels ----------------------------------------------------------------
@@ -314,5 +315,27 @@ def test_pixels_of_the_standard_camera_at_84x84_with_action_repeat(gl):
         for _ in range(5):
             obs, *_ = env.step(np.ones((2, 6), np.float32))
         assert not np.array_equal(first, obs["pixels"]), "the frames follow the simulation"
+    finally:
+        env.close()
+
+
+def test_a_terminating_env_ends_with_the_tasks_discount_the_others_keep_one():
+    from mjvec.envs.dm_control.cartpole import Cartpole
+
+    class Off(Cartpole):  # as dm_control's get_termination returning a discount (lqr's 0.0)
+        termination_discount = 0.0
+
+        def terminated(self, xp, data):
+            return xp.abs(data.qpos[:, 0]) > 0.05
+
+    env = mjvec.make(Off(swing_up=False), 2, max_episode_steps=30, autoreset_mode="disabled")
+    try:
+        env.reset(seed=0)
+        push = np.array([[1.0], [0.0]], np.float32)
+        for _ in range(30):
+            obs, reward, terminated, truncated, info = env.step(push)
+            if terminated[0]:
+                break
+        assert terminated[0] and info["discount"][0] == 0.0 and info["discount"][1] == 1.0
     finally:
         env.close()

@@ -86,11 +86,6 @@ def make_backend(name: str, rules, num_envs: int, observation_space, *, array_ty
             f"{type(rules.task).__name__} was made with action_repeat={rules.task.action_repeat}: the reward of each"
             " repeated control step is summed on the CPU backend only so far; use backend='cpu'"
         )
-    if getattr(rules.task, "reset_model_fields", ()):
-        raise ValueError(
-            f"{type(rules.task).__name__} draws the model fields {list(rules.task.reset_model_fields)} itself at"
-            " every reset (Task.reset_model), which backend='mjx' does not do yet; use backend='cpu'"
-        )
     try:
         from mjvec.backends.mjx import MjxBackend
     except ImportError as e:

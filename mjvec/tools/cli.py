@@ -24,7 +24,8 @@ def envs(args: argparse.Namespace) -> int:
             rows.append((f"{NAMESPACE}/{entry.name}", "-", "-", steps, f"unavailable: {type(e).__name__}: {e}"))
             continue
         obs, act = task.single_observation_space, task.single_action_space
-        rows.append((f"{NAMESPACE}/{entry.name}", str(obs.shape), str(act.shape), steps, ""))
+        shape = str(obs.shape) if obs.shape is not None else " ".join(f"{k}{sub.shape}" for k, sub in obs.items())
+        rows.append((f"{NAMESPACE}/{entry.name}", shape, str(act.shape), steps, ""))
     header = ("id", "observation", "action", "max_episode_steps", "")
     widths = [max(len(r[i]) for r in (header, *rows)) for i in range(4)]
     for row in (header, *rows):

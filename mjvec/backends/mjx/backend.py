@@ -190,13 +190,22 @@ class MjxBackend:
             )
         self.description = {"backend": "mjx", "impl": "jax", "devices": count}
 
+    def _nominal_params(self, n: int) -> dict:
+        """Per-env model values before any draw: ``randomize=``'s fields and the task's own
+        (``Task.reset_model_fields``, e.g. the reacher's target)."""
+        params = {} if self.randomization is None else nominal_params(self.model, self.randomization, self._derived, n)
+        for f in getattr(self.task, "reset_model_fields", ()):
+            value = getattr(self.model, f)
+            params[f] = jnp.array(jnp.broadcast_to(value, (n, *value.shape)))
+        return params
+
     def initial_state(self) -> MjxState:
         """The state before any reset: ``mj_resetData``'s data in every env, nominal parameters."""
         n, randomization = self.num_envs, self.randomization
         zeros = outputs.zeros_of(self._observation_space)
         state = MjxState(
             data=jax.tree.map(lambda x: jnp.array(jnp.broadcast_to(x, (n, *x.shape))), self._template),
-            params={} if randomization is None else nominal_params(self.model, randomization, self._derived, n),
+            params=self._nominal_params(n),
             episodes=Episodes(
                 elapsed=jnp.zeros(n, dtype=jnp.int32),
                 ended=jnp.zeros(n, dtype=bool),

@@ -147,11 +147,13 @@ class MjxSimulation:
         """The drawn parameters (and the constants MuJoCo derives from them) for the masked envs."""
         program, params = self.program, self.params
 
+        task_fields = set(getattr(program.task, "reset_model_fields", ()))
+
         def drawn():
             new = dict(values)
-            if program.derived:
+            if program.derived and not set(new) <= task_fields:  # randomize='s draw, not the task's own
                 new.update(jax.vmap(lambda p: derived_constants(self.model, program.task.model, p))(new))
             new = {k: jnp.asarray(v, params[k].dtype) for k, v in new.items()}
-            return where(mask, new, params)
+            return {**params, **where(mask, new, {k: params[k] for k in new})}
 
         self.params = lax.cond(jnp.any(mask), drawn, lambda: params)
