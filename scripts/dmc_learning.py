@@ -16,7 +16,8 @@ load); ``--plot`` draws every task in the JSON into one figure.
 Why sbx: on a loaded 2-core machine its jitted SAC update ran about twice as fast as SB3's
 torch SAC for [256, 256] MLPs (measured before these runs: 72 against 38 env-steps/s at one
 env and one gradient step per env-step). A sanity check, not a benchmark: one seed, budgets
-of tens of thousands of steps, hyperparameters not tuned per task.
+of 100k env steps or fewer, hyperparameters not tuned per task (docs/dm_control.md, "Learning
+sanity", has the runs).
 """
 
 from __future__ import annotations
