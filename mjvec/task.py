@@ -115,7 +115,7 @@ class Task:
     settle_steps: int = 0
     #: Whether ``reset_rejected`` judges each simulated reset state (CPU backend only).
     rejects_reset: bool = False
-    #: Control steps one env step holds its action for (CPU backend only): ``frame_skip`` is that
+    #: Control steps one env step holds its action for: ``frame_skip`` is that
     #: many times a control step's substeps, and the backend sums the task's ``reward(xp, data)``
     #: after each control step but the last into ``data.repeat_reward`` (the Control Suite's
     #: DrQ-v2-style action repeat).

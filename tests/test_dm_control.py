@@ -297,10 +297,33 @@ def test_action_repeat_holds_the_action_and_sums_the_rewards_of_its_control_step
         mjvec.make("WalkerWalk-v0", 1, action_repeat=0)
 
 
-def test_mjx_refuses_action_repeat_by_name():
+def test_mjx_action_repeat_sums_the_rewards_as_the_cpu_backend(tmp_path_factory):
     pytest.importorskip("jax")
-    with pytest.raises(ValueError, match="action_repeat=2.*use backend='cpu'"):
-        mjvec.make("CartpoleSwingup-v0", 2, action_repeat=2, backend="mjx")
+    pytest.importorskip("mujoco.mjx")
+    os.environ.setdefault("MJVEC_JAX_CACHE", str(tmp_path_factory.mktemp("jax-cache")))
+    cpu = mjvec.make("PendulumSwingup-v0", 3, action_repeat=2)
+    mjx = mjvec.make("PendulumSwingup-v0", 3, action_repeat=2, backend="mjx")
+    try:
+        assert mjx.max_episode_steps == 500
+        cpu.reset(seed=0)
+        states = cpu.get_state()
+        states[:, 1] = [0.0, 0.1, 3.0]  # the hinge (after time): upright, near upright, down
+        cpu.reset(options={"state": states})
+        mjx.reset(options={"state": states})
+        rng = np.random.default_rng(0)
+        rewarded = 0
+        for t in range(60):
+            a = rng.uniform(-0.2, 0.2, (3, 1)).astype(np.float32)
+            o1, r1, *_ = cpu.step(a)
+            o2, r2, *_ = mjx.step(a)
+            for k in o1:
+                np.testing.assert_allclose(o2[k], o1[k], rtol=0, atol=3e-5, err_msg=f"step {t} {k}")
+            np.testing.assert_array_equal(r2, r1)  # 0, 1 or 2: the sum of two 0/1 rewards
+            rewarded += int(np.count_nonzero(r1 == 2))
+        assert rewarded, "some steps earned a reward"
+    finally:
+        cpu.close()
+        mjx.close()
 
 
 def test_pixels_of_the_standard_camera_at_84x84_with_action_repeat(gl):
@@ -339,3 +362,16 @@ def test_a_terminating_env_ends_with_the_tasks_discount_the_others_keep_one():
         assert terminated[0] and info["discount"][0] == 0.0 and info["discount"][1] == 1.0
     finally:
         env.close()
+
+
+def test_mjx_refuses_a_per_env_field_it_keeps_static_by_name():
+    pytest.importorskip("jax")
+    mjx = _mjx_backend()
+    with pytest.raises(mjx.UnsupportedFeatureError, match="per-env `wrap_prm`.*static NumPy array"):
+        mjvec.make("PointMassHard-v0", 2, backend="mjx")
+
+
+def _mjx_backend():
+    from mjvec.backends import mjx
+
+    return mjx

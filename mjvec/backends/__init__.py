@@ -81,11 +81,6 @@ def make_backend(name: str, rules, num_envs: int, observation_space, *, array_ty
             " (Task.reset_rejected, e.g. no contact), an eager loop that backend='mjx' does not run inside its jit;"
             " use backend='cpu'"
         )
-    if getattr(rules.task, "action_repeat", 1) > 1:
-        raise ValueError(
-            f"{type(rules.task).__name__} was made with action_repeat={rules.task.action_repeat}: the reward of each"
-            " repeated control step is summed on the CPU backend only so far; use backend='cpu'"
-        )
     try:
         from mjvec.backends.mjx import MjxBackend
     except ImportError as e:

@@ -156,6 +156,7 @@ class MjxBackend:
         self._torch = TorchArrays() if array_type == "torch" else None
         self._device_out = array_type in ("jax", "torch")  # outputs stay on the device
         self.model = put_model(task)
+        self._check_task_model_fields()
         self._template = mjx.make_data(self.model)  # the state mj_resetData makes
         missing = [f for f in task.fields if not has_field(self._template, f)]
         if missing:
@@ -198,6 +199,15 @@ class MjxBackend:
             value = getattr(self.model, f)
             params[f] = jnp.array(jnp.broadcast_to(value, (n, *value.shape)))
         return params
+
+    def _check_task_model_fields(self) -> None:
+        """The fields a task draws per env at reset must be traced in MJX's model, not static there."""
+        for f in getattr(self.task, "reset_model_fields", ()):
+            if isinstance(getattr(self.model, f), np.ndarray):
+                raise _unsupported(
+                    self.task, f"a per-env `{f}` (drawn at every reset, Task.reset_model)",
+                    f"MJX keeps `{f}` as a static NumPy array of its model, one value for every env",
+                )
 
     def initial_state(self) -> MjxState:
         """The state before any reset: ``mj_resetData``'s data in every env, nominal parameters."""

@@ -32,12 +32,13 @@ class DataView:
     ``data._impl`` and warns when they are read from ``data``.
     """
 
-    __slots__ = ("_data", "timestep")
+    __slots__ = ("_data", "timestep", "repeat_reward")
     _public = None
 
-    def __init__(self, data, timestep):
+    def __init__(self, data, timestep, repeat_reward=None):
         self._data = data
         self.timestep = timestep  # (n,): each env's opt.timestep (randomize= may vary it)
+        self.repeat_reward = repeat_reward  # (n,) with Task.action_repeat > 1: the earlier control steps' rewards
 
     def __getattr__(self, name: str):
         data = self._data

@@ -66,13 +66,17 @@ class MjxSimulation:
     def __init__(self, program, model, template, raw, params: dict):
         self.program, self.model, self.template = program, model, template
         self.raw, self.params = raw, params
+        self.repeat_reward = None  # set by advance() with Task.action_repeat > 1
 
     @property
     def data(self) -> DataView:
+        return self._view(self.raw)
+
+    def _view(self, raw) -> DataView:
         timestep = self.params.get("opt.timestep")
         if timestep is None:
             timestep = jnp.broadcast_to(self.model.opt.timestep, (self.program.num_envs,))
-        return DataView(self.raw, timestep)
+        return DataView(raw, timestep, self.repeat_reward)
 
     def detach(self, values: dict[str, Any]) -> dict[str, Any]:
         return values  # traced values are immutable
@@ -91,9 +95,13 @@ class MjxSimulation:
             d = step(model, d)
             return d, jnp.stack((_bad(d.qpos), _bad(d.qvel), _bad(d.qacc)))
 
-        data, bad = lax.scan(substep, data, None, length=program.frame_skip)
-        if program.step1_after_step:  # Task.step_stage = mjSTAGE_VEL (the Control Suite's legacy_step)
-            data = _batched(_step1, model, params)(model, data)
+        step1 = _batched(_step1, model, params) if program.step1_after_step else None
+        if program.action_repeat == 1:
+            data, bad = lax.scan(substep, data, None, length=program.frame_skip)
+            if step1 is not None:  # Task.step_stage = mjSTAGE_VEL (the Control Suite's legacy_step)
+                data = step1(model, data)
+        else:
+            data, bad = self._repeated_steps(data, substep, step1)
         if program.on_demand:
             # as the CPU backend: cfrc_ext (cacc, cfrc_int) from a forward at the new state;
             # the other derived fields stay the last substep's
@@ -101,6 +109,24 @@ class MjxSimulation:
         self.raw = data
         bad = jnp.sum(bad, axis=0, dtype=jnp.int32)
         return Faults(jnp.any(bad > 0, axis=0), dict(zip(BAD_KINDS, bad)))
+
+    def _repeated_steps(self, data, substep, step1):
+        """``Task.action_repeat`` control steps; the task's reward after each but the last summed in
+        order into ``repeat_reward`` (as the CPU backend's ``_repeated_steps``)."""
+        program, model, repeat = self.program, self.model, self.program.action_repeat
+
+        def control_step(d, _):
+            d, bad = lax.scan(substep, d, None, length=program.frame_skip // repeat)
+            if step1 is not None:
+                d = step1(model, d)
+            return d, (bad, program.task.reward(jnp, self._view(d)))
+
+        data, (bad, rewards) = lax.scan(control_step, data, None, length=repeat)
+        partial = 0.0
+        for k in range(repeat - 1):
+            partial = partial + rewards[k]
+        self.repeat_reward = partial
+        return data, jnp.reshape(bad, (-1, *bad.shape[2:]))
 
     def reset(self, mask, qpos, qvel) -> None:
         """Gymnasium's order for the masked envs: ``mj_resetData`` (the template), the state,

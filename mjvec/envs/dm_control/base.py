@@ -88,7 +88,7 @@ class ControlSuiteTask(Task):
         if not isinstance(flat_observation, (bool, np.bool_)):
             raise TypeError(f"`flat_observation` must be a bool, got {type(flat_observation).__name__}")
         self.action_repeat = check_positive_int(action_repeat, "action_repeat")
-        spec = mujoco.MjSpec.from_file(suite_model_path(self.model_file))
+        spec = self.load_spec()
         self.edit_spec(spec)
         timestep = spec.option.timestep
         steps = 1 if self.control_timestep is None else n_sub_steps(self.control_timestep, timestep)
@@ -105,6 +105,11 @@ class ControlSuiteTask(Task):
             )
 
     # -- what a domain file writes ---------------------------------------------------
+    def load_spec(self) -> mujoco.MjSpec:
+        """The domain's model: dm_control's ``model_file`` as it is. A domain whose model dm_control
+        generates in Python (swimmer's links, manipulator's objects) overrides this."""
+        return mujoco.MjSpec.from_file(suite_model_path(self.model_file))
+
     def edit_spec(self, spec: mujoco.MjSpec) -> None:
         """Set what the task's ``initialize_episode`` sets to the same value every episode (reacher's
         target size), on the spec before it is compiled. Nothing by default."""
