@@ -9,7 +9,9 @@ step per env step. The model is built at make time as dm_control's ``_make_model
 model for ``random=s``. All envs share that one model.
 
 ## Action Space
-``Box(-inf, inf, (m,))``: the motors (dm_control's are unlimited).
+``Box(-1e10, 1e10, (m,))``: the motors, unlimited in the model; the bounds are dm_control's
+(``mjMAXVAL``, as its ``action_spec`` gives unlimited actuators), finite as SB3 needs them. Nothing
+is clipped.
 
 ## Observation Space
 A Dict, in dm_control's order:
@@ -43,6 +45,7 @@ import math
 import mujoco
 import numpy as np
 
+from mjvec.actions import ActionSpec
 from mjvec.envs.dm_control.base import ControlSuiteTask
 from mjvec.task import norm
 
@@ -94,6 +97,10 @@ class Lqr(ControlSuiteTask):
             tendon = spec.add_tendon(name=f"tendon_{i}")
             tendon.wrap_site(f"site_{i}")
             tendon.wrap_site(f"site_{i + 1}")
+
+    def default_actions(self) -> ActionSpec:
+        """Every motor, bounded by dm_control's +-mjMAXVAL (1e10) for unlimited actuators."""
+        return ActionSpec(ctrl="all", bounds={"ctrl": (-mujoco.mjMAXVAL, mujoco.mjMAXVAL)})
 
     def observation(self, xp, data):
         return {"position": data.qpos, "velocity": data.qvel}
