@@ -1,9 +1,9 @@
 """Camera observations on the MJX backend: what the installed MJX can draw, and the refusal.
 
 MuJoCo MJX draws images only through MuJoCo Warp's batch renderer (``mjx.render``,
-``mjx.create_render_context``), for models put with ``impl="warp"``; its ``impl="jax"``,
-which this backend runs, raises ``NotImplementedError`` there. So ``mjvec.Camera`` on
-``backend="mjx"`` is an ``UnsupportedFeatureError`` saying which of these is missing.
+``mjx.create_render_context``), for models put with ``impl="warp"``. mjvec's MJX backend does
+not call that renderer yet (with either ``impl``), so ``mjvec.Camera`` on ``backend="mjx"`` is an
+``UnsupportedFeatureError`` saying so and what the installed MJX has.
 """
 
 from __future__ import annotations
@@ -28,9 +28,9 @@ def unsupported_cameras() -> UnsupportedFeatureError:
         warp = all(importlib.util.find_spec(m) is not None for m in ("warp", "mujoco_warp"))
         what = (
             f"MuJoCo MJX {version} draws images only through MuJoCo Warp's batch renderer (mjx.render, for models"
-            " put with impl='warp', on an NVIDIA GPU), and mjvec's MJX backend runs impl='jax', for which mjx.render"
-            " raises NotImplementedError"
-            + ("" if warp else "; MuJoCo Warp is not installed here either (pip install 'mujoco-mjx[warp]')")
+            " put with impl='warp'; mjx.render raises NotImplementedError for impl='jax'), and mjvec's MJX backend"
+            " does not call that renderer yet, with either impl"
+            + ("" if warp else "; MuJoCo Warp is not installed here either (pip install 'mjvec[warp]')")
         )
     return UnsupportedFeatureError(
         f"{FEATURE} cannot be drawn: {what}. Draw camera observations on backend='cpu' (mujoco.Renderer), or keep"
