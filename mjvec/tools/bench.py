@@ -43,7 +43,6 @@ count). A contender that fails to build or run is skipped with a note.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import statistics
@@ -56,7 +55,7 @@ import numpy as np
 
 from mjvec.tools.bench_bare import BareBatch, check_bare_matches_mjvec
 from mjvec.tools.bench_rollout import RolloutSteps, horizon_for
-from mjvec.tools.bench_common import Runner, machine
+from mjvec.tools.bench_common import Runner, machine, write_json
 
 __all__ = ["main", "run", "arg_parser", "CONTENDERS"]
 
@@ -373,12 +372,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"plot: {args.plot}")
         except ImportError as e:
             print(f"plot skipped: matplotlib is not installed ({_why(e)}); pip install 'mjvec[bench]'")
-    if args.json:
-        config = {k: v for k, v in vars(args).items() if k not in ("json", "plot", "func", "command")}
-        with open(args.json, "w") as f:
-            json.dump({"machine": info, "config": config, "results": results, "skipped": skipped,
-                       "verify_bare_loop": verify}, f, indent=2)
-        print(f"json: {args.json}")
+    write_json(args, info, results, skipped=skipped, verify_bare_loop=verify)
     return 0
 
 

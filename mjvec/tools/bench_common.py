@@ -7,6 +7,7 @@ it imports none of them, so the benchmarks' import graph has no cycle.
 from __future__ import annotations
 
 import gc
+import json
 import os
 import platform
 import time
@@ -15,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Runner", "machine"]
+__all__ = ["Runner", "machine", "write_json"]
 
 
 @dataclass
@@ -71,3 +72,13 @@ def machine() -> dict[str, Any]:
     return {"cpu": cpu, "logical_cores": os.cpu_count(), "usable_cores": usable,
             "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
             "platform": platform.platform(), "python": platform.python_version(), "versions": versions}
+
+
+def write_json(args, info: dict[str, Any], results: list, **extra: Any) -> None:
+    """The run as JSON at ``args.json`` (when asked): the machine, the command's options and the results."""
+    if not args.json:
+        return
+    config = {k: v for k, v in vars(args).items() if k not in ("json", "plot", "func", "command")}
+    with open(args.json, "w") as f:
+        json.dump({"machine": info, "config": config, "results": results, **extra}, f, indent=2)
+    print(f"json: {args.json}")

@@ -29,7 +29,6 @@ resets. Actions: a pool of uniform random batches drawn once, on the device.
 
 from __future__ import annotations
 
-import json
 import os
 import statistics
 import sys
@@ -265,9 +264,7 @@ def run_mjx(args) -> int:
           " jit(vmap(mjx.step)) scan of the same impl; paired: median of per-round ratios. compile s: first reset"
           f" and step (cold{'' if not args.jax_cache else ' unless cached'}).")
     print(table(results))
-    if args.json:
-        config = {k: v for k, v in vars(args).items() if k not in ("json", "plot", "func", "command")}
-        with open(args.json, "w") as f:
-            json.dump({"machine": info, "config": config, "results": results}, f, indent=2)
-        print(f"json: {args.json}")
+    from mjvec.tools.bench_common import write_json
+
+    write_json(args, info, results)
     return 0

@@ -24,7 +24,6 @@ processes load the machine). JSON with ``--json``.
 from __future__ import annotations
 
 import copy
-import json
 import math
 import os
 import statistics
@@ -34,7 +33,7 @@ import time
 import mujoco
 import numpy as np
 
-from mjvec.tools.bench_common import machine
+from mjvec.tools.bench_common import machine, write_json
 
 __all__ = ["run_obs", "ROWS"]
 
@@ -255,9 +254,5 @@ def run_obs(args) -> int:
         print(f"{r['row']:<13}{r['num_envs']:>5}  {r['frame']:<14}{r['frames_per_s']:>10,.0f}"
               f"{r['frames_per_s_min']:>10,.0f}{r['frames_per_s_max']:>10,.0f}{r['vs_bare']:>8.2f}"
               f"{r['vs_bare_paired']:>8.2f}")
-    if args.json:
-        config = {k: v for k, v in vars(args).items() if k not in ("json", "plot", "func", "command")}
-        with open(args.json, "w") as f:
-            json.dump({"machine": info, "config": config, "results": results}, f, indent=2)
-        print(f"json: {args.json}")
+    write_json(args, info, results)
     return 0
