@@ -54,7 +54,7 @@ import numpy as np
 
 from mjvec.envs.dm_control.base import ControlSuiteTask
 from mjvec.envs.dm_control.rewards import tolerance
-from mjvec.envs.dm_control.scratch import Scratch, eager_reset_error
+from mjvec.envs.dm_control.scratch import ContactFreeCandidates, eager_reset_error
 from mjvec.task import norm
 
 __all__ = ["Manipulator"]
@@ -162,21 +162,12 @@ class Manipulator(ControlSuiteTask):
         return qpos, qvel
 
 
-class _Candidates:
-    """One iteration of dm_control's ``initialize_episode`` loop per ``draw``, on a scratch copy of the
-    model and data (kept from one candidate to the next of an env, as dm_control's physics is), and
-    its contact check in ``accept``. A candidate row: qpos, qvel, target (x, z, angle), ncon."""
-
-    def __init__(self, task: Manipulator):
-        self.task = task
-        self.scratch = Scratch(task.model)
-        self._fresh = True
+class _Candidates(ContactFreeCandidates):
+    """One iteration of dm_control's ``initialize_episode`` loop per ``draw``. A candidate row: qpos,
+    qvel, target (x, z, angle), ncon."""
 
     def draw(self, one):
-        task, model, data = self.task, self.scratch.model, self.scratch.data
-        if self._fresh:  # a new env: physics.reset()
-            self.scratch.reset()
-            self._fresh = False
+        task, model, data = self.begin()
         data.qpos[task._arm_qpos] = one.uniform(task._low, task._high, len(task._low))[0]
         data.qpos[task._finger] = data.qpos[task._thumb]
         target_x = float(one.uniform(-0.4, 0.4, 1)[0, 0])
@@ -203,8 +194,3 @@ class _Candidates:
         self.scratch.after_reset()
         row = np.concatenate((data.qpos, data.qvel, [target_x, target_z, target_angle, data.ncon]))
         return row[None]
-
-    def accept(self, xp, sample):
-        ok = sample[-1] == 0
-        self._fresh = bool(ok)
-        return ok

@@ -8,7 +8,7 @@ import copy
 
 import mujoco
 
-__all__ = ["Scratch", "eager_reset_error"]
+__all__ = ["Scratch", "ContactFreeCandidates", "eager_reset_error"]
 
 
 class Scratch:
@@ -28,6 +28,28 @@ class Scratch:
         self.model.opt.disableflags = flags | int(mujoco.mjtDisableBit.mjDSBL_ACTUATION)
         mujoco.mj_forward(self.model, self.data)
         self.model.opt.disableflags = flags
+
+
+class ContactFreeCandidates:
+    """The candidate loop of dm_control's ``initialize_episode`` for the rejection sampler: each
+    ``draw`` (a subclass's) starts from ``begin``, on one scratch model and data kept from one
+    candidate to the next of an env, as dm_control's physics is, and reset when a new env starts;
+    ``accept`` takes a candidate whose row ends in no contacts (``ncon`` last)."""
+
+    def __init__(self, task):
+        self.task, self.scratch, self._fresh = task, Scratch(task.model), True
+
+    def begin(self):
+        """``(task, model, data)`` for the next candidate; a new env first gets ``physics.reset()``."""
+        if self._fresh:
+            self.scratch.reset()
+            self._fresh = False
+        return self.task, self.scratch.model, self.scratch.data
+
+    def accept(self, xp, sample):
+        ok = sample[-1] == 0
+        self._fresh = bool(ok)
+        return ok
 
 
 def eager_reset_error(task, what: str) -> ValueError:

@@ -52,7 +52,7 @@ import numpy as np
 
 from mjvec.envs.dm_control.base import ControlSuiteTask
 from mjvec.envs.dm_control.rewards import tolerance
-from mjvec.envs.dm_control.scratch import Scratch, eager_reset_error
+from mjvec.envs.dm_control.scratch import ContactFreeCandidates, eager_reset_error
 from mjvec.task import norm
 
 __all__ = ["Stacker"]
@@ -138,19 +138,11 @@ class Stacker(ControlSuiteTask):
         return qpos, np.zeros((len(qpos), self.model.nv))
 
 
-class _Candidates:
-    """One iteration of dm_control's loop per ``draw`` on a scratch model and data (kept from one
-    candidate to the next of an env, as dm_control's physics is); ``accept``: no contact. A
-    candidate row: qpos, target (x, z), ncon."""
-
-    def __init__(self, task: Stacker):
-        self.task, self.scratch, self._fresh = task, Scratch(task.model), True
+class _Candidates(ContactFreeCandidates):
+    """One iteration of dm_control's loop per ``draw``. A candidate row: qpos, target (x, z), ncon."""
 
     def draw(self, one):
-        task, model, data = self.task, self.scratch.model, self.scratch.data
-        if self._fresh:  # a new env: physics.reset()
-            self.scratch.reset()
-            self._fresh = False
+        task, model, data = self.begin()
         data.qpos[task._arm_qpos] = one.uniform(task._low, task._high, len(task._low))[0]
         data.qpos[task._finger] = data.qpos[task._thumb]
         level = math.floor(float(one.uniform(0.0, 1.0, 1)[0, 0]) * task.n_boxes)  # randint(n_boxes)
@@ -163,8 +155,3 @@ class _Candidates:
             data.qpos[angle] = one.uniform(0.0, 2 * np.pi, 1)[0, 0]
         self.scratch.after_reset()
         return np.concatenate((data.qpos, [target_x, target_z, data.ncon]))[None]
-
-    def accept(self, xp, sample):
-        ok = sample[-1] == 0
-        self._fresh = bool(ok)
-        return ok
