@@ -16,25 +16,12 @@ import pytest
 from gymnasium.wrappers.vector import ClipAction, RecordEpisodeStatistics
 
 import mjvec
+from recorded import Recorded
 
 torch = pytest.importorskip("torch", reason="the PPO loop's policy is a torch module (pip install 'mjvec[torch]')")
 
 ENV_ID, NUM_ENVS, NUM_STEPS, ITERATIONS, LIMIT = "mjvec/InvertedPendulum-v5", 4, 128, 5, 24
 GAMMA, LAMBDA = 0.99, 0.95
-
-
-class _Recorded(gym.vector.VectorWrapper):
-    """Innermost wrapper: each step's physics state before it, the action the env got, and what it returned."""
-
-    def __init__(self, env):
-        super().__init__(env)
-        self.steps = []
-
-    def step(self, actions):
-        state = self.env.get_state()
-        obs, reward, terminated, truncated, info = self.env.step(actions)
-        self.steps.append((state, np.array(actions), obs.copy(), reward.copy(), terminated.copy(), truncated.copy()))
-        return obs, reward, terminated, truncated, info
 
 
 class _Agent(torch.nn.Module):
@@ -72,7 +59,7 @@ def _ppo_update(agent, optimizer, batch, epochs=2, minibatches=4, clip=0.2):
 def _run_ppo():
     """The loop; returns the stored transitions, the raw env's record and the episode statistics read."""
     torch.manual_seed(0)
-    raw = _Recorded(gym.make_vec(ENV_ID, NUM_ENVS, max_episode_steps=LIMIT, obs_dtype=np.float32))
+    raw = Recorded(gym.make_vec(ENV_ID, NUM_ENVS, max_episode_steps=LIMIT, obs_dtype=np.float32))
     assert raw.metadata["autoreset_mode"] is gym.vector.AutoresetMode.NEXT_STEP
     envs = ClipAction(RecordEpisodeStatistics(raw))
     agent = _Agent(envs.single_observation_space.shape[0], envs.single_action_space.shape[0])
@@ -145,7 +132,7 @@ def test_cleanrl_style_ppo_stores_no_reset_step_and_bootstraps_truncations_from_
         episode_len, episode_return, ended_episodes = 0, 0.0, 0
         for k, t in enumerate(stored_steps):
             obs, action, reward, next_obs, term, trunc = stored[i][k]
-            _, env_action, env_obs, env_reward, env_term, env_trunc = steps[t]
+            _, env_action, env_obs, env_reward, env_term, env_trunc, _ = steps[t]
             np.testing.assert_array_equal(next_obs, env_obs[i])
             np.testing.assert_array_equal(np.clip(action, -3.0, 3.0), env_action[i])
             assert (term, trunc) == (bool(env_term[i]), bool(env_trunc[i]))
@@ -202,7 +189,7 @@ def test_cleanrl_scripts_env_stack_with_the_documented_changes():
     same_step.close()
 
     n, steps, gamma = 4, 300, 0.99
-    raw = _Recorded(gym.make_vec("mjvec:mjvec/InvertedPendulum-v5", n, max_episode_steps=LIMIT))
+    raw = Recorded(gym.make_vec("mjvec:mjvec/InvertedPendulum-v5", n, max_episode_steps=LIMIT))
     envs = RecordEpisodeStatistics(raw)
     envs = ClipAction(envs)
     envs = NormalizeObservation(envs)
@@ -222,7 +209,7 @@ def test_cleanrl_scripts_env_stack_with_the_documented_changes():
     envs.close()
     expected, returns, lengths = [], np.zeros(n), np.zeros(n, int)
     resetting = np.zeros(n, bool)
-    for t, (_, _, _, env_reward, term, trunc) in enumerate(raw.steps):
+    for t, (_, _, _, env_reward, term, trunc, _) in enumerate(raw.steps):
         returns += np.where(resetting, 0.0, env_reward)
         lengths += ~resetting  # a reset step is no step of an episode
         for i in np.flatnonzero(term | trunc):

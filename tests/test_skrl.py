@@ -11,11 +11,11 @@ truncation bootstrap is the value of the terminal observation.
 
 from __future__ import annotations
 
-import gymnasium as gym
 import numpy as np
 import pytest
 
 import mjvec
+from recorded import Recorded
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("skrl", reason="skrl is not installed: pip install 'mjvec[skrl]'")
@@ -37,21 +37,6 @@ def _one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
-
-
-class _Recorded(gym.vector.VectorWrapper):
-    """Each step's physics state before it, the action the env got, and what it returned."""
-
-    def __init__(self, env):
-        super().__init__(env)
-        self.steps = []
-
-    def step(self, actions):
-        state = self.env.get_state()
-        obs, reward, terminated, truncated, info = self.env.step(actions)
-        self.steps.append((state, np.array(actions), obs.copy(), reward.copy(), terminated.copy(),
-                           truncated.copy(), info.get("final_obs")))
-        return obs, reward, terminated, truncated, info
 
 
 class _Policy(GaussianMixin, Model):
@@ -115,7 +100,7 @@ class _MjSAC(FinalObservations, SAC):
 
 
 def _env():
-    raw = _Recorded(mjvec.make("InvertedPendulum-v5", NUM_ENVS, autoreset_mode="same_step",
+    raw = Recorded(mjvec.make("InvertedPendulum-v5", NUM_ENVS, autoreset_mode="same_step",
                                max_episode_steps=LIMIT, obs_dtype=np.float32))
     return raw, wrap_env(raw, wrapper="gymnasium", verbose=False)
 
