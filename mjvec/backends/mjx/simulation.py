@@ -13,6 +13,8 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import mujoco
+import numpy as np
 from jax import lax
 
 from mjvec.backends.mjx.engine import MAXVAL, ON_DEMAND_FIELDS, DataView, mjx, unflatten_state
@@ -48,10 +50,35 @@ def _batched(fn, model, params: dict):
     return lambda m, data: jax.vmap(lambda p, d: fn(with_params(m, p), d))(params, data)
 
 
-def _step1(m, d):
-    """``mj_step1``: the position- and velocity-dependent fields and sensors of ``d``'s state."""
-    d = mjx.sensor_pos(m, mjx.fwd_position(m, d))
-    return mjx.sensor_vel(m, mjx.fwd_velocity(m, d))
+#: What ``mj_step1`` leaves as the last substep's ``mj_step2`` computed it (actuation, acceleration,
+#: constraint forces, the solver's warm start)
+_STEP2_FIELDS = (
+    "qacc", "qacc_warmstart", "act_dot", "qfrc_actuator", "actuator_force", "qfrc_smooth", "qacc_smooth",
+    "qfrc_constraint", "qfrc_inverse",
+)
+
+
+def step1_function(mjm):
+    """``mj_step1(m, d)`` for ``mjm``'s MJX model: the position- and velocity-dependent fields and
+    sensors of ``d``'s state, the rest as the last step left them.
+
+    MJX has the position and velocity stages (``fwd_position``, ``sensor_pos``, ...) for
+    ``impl="jax"`` only; for ``impl="warp"`` it is a whole ``mjx.forward`` at the state, with the
+    ``mj_step2`` fields and the acceleration-stage sensor rows put back from ``d`` (the extra
+    acceleration stage costs about one more forward per control step).
+    """
+    stages = np.repeat(mjm.sensor_needstage, mjm.sensor_dim)
+    acc_rows = np.flatnonzero(stages == int(mujoco.mjtStage.mjSTAGE_ACC))
+
+    def step1(m, d):
+        if m.impl != mjx.Impl.WARP:
+            d = mjx.sensor_pos(m, mjx.fwd_position(m, d))
+            return mjx.sensor_vel(m, mjx.fwd_velocity(m, d))
+        f = mjx.forward(m, d)
+        sensordata = f.sensordata.at[acc_rows].set(d.sensordata[acc_rows]) if acc_rows.size else f.sensordata
+        return f.replace(sensordata=sensordata, **{k: getattr(d, k) for k in _STEP2_FIELDS})
+
+    return step1
 
 
 def _post(m, d) -> dict:
@@ -104,7 +131,7 @@ class MjxSimulation:
             d = step(model, d)
             return d, jnp.stack((_bad(d.qpos), _bad(d.qvel), _bad(d.qacc)))
 
-        step1 = _batched(_step1, model, params) if program.step1_after_step else None
+        step1 = _batched(step1_function(program.task.model), model, params) if program.step1_after_step else None
         if program.action_repeat == 1:
             data, bad = lax.scan(substep, data, None, length=program.frame_skip)
             if step1 is not None:  # Task.step_stage = mjSTAGE_VEL (the Control Suite's legacy_step)
