@@ -16,8 +16,8 @@ A backend calls them in this order for one vector step::
 
 and, for the environments being reset::
 
-    qpos, qvel = task.reset_state(xp, rng, init_qpos, init_qvel)
-    <write qpos, qvel; mj_forward>
+    qpos, qvel[, act] = task.reset_state(xp, rng, init_qpos, init_qvel)
+    <write qpos, qvel (and act); mj_forward (without actuation if reset_without_actuation)>
     obs, info = task.observe(xp, data), task.reset_info(xp, data)
 """
 
@@ -113,6 +113,12 @@ class Task:
     #: Physics steps run with zero controls after the reset state is written (then ``time = 0``
     #: and ``mj_forward``): dm_control's cheetah lets its drawn pose settle for 200 steps.
     settle_steps: int = 0
+    #: Whether the reset's ``mj_forward`` runs with actuation disabled (``mjDSBL_ACTUATION``), as
+    #: dm_control's ``physics.reset()`` and ``after_reset()``: the reset state's derived fields
+    #: (accelerations, contact forces, acceleration sensors) then have no actuator forces in them,
+    #: which matters where a reset sets ``act`` or actuators have bias forces. Resets to given
+    #: states (``reset(options={"state": ...})``) too; ``set_state`` keeps the actuators.
+    reset_without_actuation: bool = False
     #: Whether ``reset_rejected`` judges each simulated reset state (CPU backend only).
     rejects_reset: bool = False
     #: Control steps one env step holds its action for: ``frame_skip`` is that
@@ -209,7 +215,10 @@ class Task:
         raise NotImplementedError
 
     def reset_state(self, xp, rng, init_qpos, init_qvel):
-        """``(qpos (n, nq), qvel (n, nv))`` of the environments being reset.
+        """``(qpos (n, nq), qvel (n, nv))`` of the environments being reset, or
+        ``(qpos, qvel, act (n, na))`` for a task that also sets the actuators' activations
+        (dm_control's dog draws each one in its ctrlrange); without it ``act`` is
+        ``mj_resetData``'s (``0``).
 
         By default Gymnasium's MuJoCo reset noise: ``qpos0 + U(-s, s)`` and
         ``U(-s, s)`` velocities, or ``s * N(0, 1)`` with ``velocity_noise = "normal"``,

@@ -368,6 +368,8 @@ MJX_REFUSALS = {
     **{f"StackerStack{k}-v0": ("ValueError", r"Stacker draws its target, arm and boxes until no contact.*use backend='cpu'") for k in (2, 4)},
     **{f"Quadruped{t}-v0": ("ValueError", r"Quadruped finds each reset's contact-free height.*use backend='cpu'")
        for t in ("Walk", "Run", "Fetch")},
+    **{f"Dog{t}-v0": ("UnsupportedFeatureError", r"Dog cannot run on the MJX backend with impl='jax'.*noslip")
+       for t in ("Stand", "Walk", "Trot", "Run", "Fetch")},
 }
 
 
@@ -529,3 +531,54 @@ def _mjx_backend():
     from mjvec.backends import mjx
 
     return mjx
+
+
+@pytest.mark.parametrize("env_id", ["DogStand-v0", "DogFetch-v0"])
+def test_dogs_reset_turns_the_default_pose_and_draws_root_velocities_and_activations(env_id):
+    n = 4
+    env = mjvec.make(env_id, n)
+    try:
+        obs, _ = env.reset(seed=0)
+        task = mjvec.make_task(env_id)
+        model, sim = task.model, env._backend.sim
+        qpos, qvel, act = np.array(sim.data.qpos), np.array(sim.data.qvel), obs["actuator_state"]
+        root, others = task._root, np.ones(model.nq, bool)
+        others[root + 3:root + 7] = False
+        if task.fetch:
+            others[task._ball_qpos:task._ball_qpos + 3] = False
+            ball = qpos[:, task._ball_qpos:task._ball_qpos + 3]
+            np.testing.assert_allclose(np.linalg.norm(ball[:, :2], axis=1), 7.5, rtol=1e-12)  # 0.75 of the floor
+            np.testing.assert_array_equal(ball[:, 2], 0.05)
+            speed = qvel[:, task._ball_dof:task._ball_dof + 3]
+            assert np.all(speed[:, 2] >= 0) and np.all(speed[:, 2] <= np.sqrt(2 * 9.81 * 3) + 1e-9)
+            assert np.all(np.sum(ball[:, :2] * speed[:, :2], axis=1) <= 0), "thrown towards the centre"
+        np.testing.assert_array_equal(qpos[:, others], np.broadcast_to(model.qpos0[others], (n, others.sum())))
+        quat = qpos[:, root + 3:root + 7]
+        np.testing.assert_array_equal(quat[:, 1:3], 0.0)  # a yaw only
+        np.testing.assert_allclose(np.linalg.norm(quat, axis=1), 1.0, rtol=1e-12)
+        moving = np.zeros(model.nv, bool)
+        moving[[0, 1, 5]] = True
+        if task.fetch:
+            moving[task._ball_dof:task._ball_dof + 3] = True
+        np.testing.assert_array_equal(qvel[:, ~moving], 0.0)
+        assert np.all(qvel[:, [0, 1, 5]] != 0)
+        low, high = model.actuator_ctrlrange.T
+        assert act.shape == (n, 38) and np.all((low <= act) & (act <= high)) and len(np.unique(act[:, 0])) == n
+        np.testing.assert_array_equal(act, sim.data.act)
+        # dm_control's constants, measured at the default pose: stand heights and the body weight
+        data = mujoco.MjData(model)
+        mujoco.mj_forward(model, data)
+        np.testing.assert_array_equal(task._stand_height, 0.9 * data.xpos[[task._torso, task._pelvis], 2])
+        assert task._body_weight == -model.opt.gravity[2] * model.body_subtreemass[task._torso]
+        # the reset's forward pass had no actuators: its accelerations are those of a passive forward
+        states = env.get_state()
+        passive = copy.copy(model)
+        passive.opt.disableflags |= int(mujoco.mjtDisableBit.mjDSBL_ACTUATION)
+        for i in range(n):
+            mujoco.mj_setState(passive, data, states[i], mujoco.mjtState.mjSTATE_INTEGRATION)
+            mujoco.mj_forward(passive, data)
+            np.testing.assert_array_equal(obs["inertial_sensors"][i], data.sensordata[task._inertial])
+    finally:
+        env.close()
+    floors = {i: mjvec.make_task(f"Dog{i}-v0").model.geom_size[0, 0] for i in ("Stand", "Walk", "Trot", "Run")}
+    assert floors == {"Stand": 15, "Walk": 15, "Trot": 45, "Run": 135}  # 15 s x the speed (stand: walk's)

@@ -43,14 +43,16 @@ class Simulation(Protocol):
         always return them). A simulation that fails does not stop the others.
         """
 
-    def reset(self, mask: Any, qpos: Any, qvel: Any) -> None:
-        """``mj_resetData``, the given state, ``mj_forward``: Gymnasium's reset order."""
+    def reset(self, mask: Any, qpos: Any, qvel: Any, act: Any = None) -> None:
+        """``mj_resetData``, the given state (``act`` too where the task's ``reset_state`` sets it),
+        ``mj_forward`` (with actuation disabled for ``Task.reset_without_actuation``): Gymnasium's reset order."""
 
     def set_params(self, mask: Any, values: dict[str, Any]) -> None:
         """New per-env model parameters (``randomize=``) for the masked simulations, before their reset."""
 
     def reset_to(self, mask: Any, states: Any) -> None:
-        """``mj_resetData``, the given physics states (``mjSTATE_INTEGRATION`` rows), ``mj_forward``."""
+        """``mj_resetData``, the given physics states (``mjSTATE_INTEGRATION`` rows), ``mj_forward``
+        (with actuation disabled for ``Task.reset_without_actuation``)."""
 
 
 class Backend(Protocol):

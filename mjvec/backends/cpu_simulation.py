@@ -133,6 +133,13 @@ class CpuSimulation(RolloutRecording):
                 rows = randomization.nominal[f].shape[0] if randomization.nominal[f].ndim else None
                 if f.startswith("sensor_") and rows is not None and target.shape[1] != rows:
                     self._expanded[f] = target[:, :rows]
+        # Task.reset_without_actuation: where the reset's mj_forward turns mjDSBL_ACTUATION on, each
+        # env's opt.disableflags (per simulation, as randomize='s fields) or, with variants, its model
+        self._reset_flags = None
+        if getattr(task, "reset_without_actuation", False):
+            caller = caller_models(self._batch)
+            self._reset_flags = caller if caller is not None else self._batch.expand("opt.disableflags")
+        self._act = self._batch.bind("act") if self.model.na else None
         # the physics state rows (mjSTATE_INTEGRATION, warmstart included): what get_state returns
         self._state = self._batch.state
         self.state_size = int(self._batch.nstate)
@@ -323,17 +330,21 @@ class CpuSimulation(RolloutRecording):
         if self._randomization is not None and self._randomization.set_const:
             self._batch.set_const(mask)
 
-    def reset(self, mask: np.ndarray, qpos: np.ndarray, qvel: np.ndarray) -> None:
+    def reset(self, mask: np.ndarray, qpos: np.ndarray, qvel: np.ndarray, act: np.ndarray | None = None) -> None:
         self._check_process()
         # mj_resetData, the task's fresh state, mj_forward: Gymnasium's reset order
         self._batch.reset(mask, stage=mujoco.mjtStage.mjSTAGE_NONE)
         self._qpos[mask] = qpos
         self._qvel[mask] = qvel
-        self._batch.forward(mask)
+        if act is not None:
+            if self._act is None:
+                raise ValueError(f"{type(self.task).__name__}.reset_state returned `act`, but the model has no activations")
+            self._act[mask] = act
+        self._reset_forward(mask)
         if self._settle:  # Task.settle_steps: zero controls (mj_resetData's), then the clock restarts
             self._batch.step(mask, nstep=self._settle, stage=self._stage)
             self._time[mask] = 0.0
-            self._batch.forward(mask)
+            self._reset_forward(mask)
         if self._on_demand:
             self._save(self._derived, mask)
             for buf in self._on_demand.values():
@@ -343,11 +354,38 @@ class CpuSimulation(RolloutRecording):
         """``mj_resetData``, the given state rows (one per masked simulation), ``mj_forward``."""
         self._batch.reset(mask, stage=mujoco.mjtStage.mjSTAGE_NONE)
         self._state[mask] = states
-        self._batch.forward(mask)
+        self._reset_forward(mask)
         if self._on_demand:
             self._save(self._derived, mask)
             for buf in self._on_demand.values():
                 buf[mask] = 0  # as after any reset
+
+    def _reset_forward(self, mask: np.ndarray) -> None:
+        """``mj_forward`` of the reset simulations; with ``Task.reset_without_actuation``, with
+        ``mjDSBL_ACTUATION`` set for that call only (dm_control's ``physics.after_reset()``)."""
+        flags = self._reset_flags
+        if flags is None:
+            self._batch.forward(mask)
+            return
+        off = int(mujoco.mjtDisableBit.mjDSBL_ACTUATION)
+        if isinstance(flags, np.ndarray):
+            saved = flags[mask]
+            flags[mask] = saved | off
+            try:
+                self._batch.forward(mask)
+            finally:
+                flags[mask] = saved
+            return
+        models = [flags] if isinstance(flags, mujoco.MjModel) else [flags[i] for i in np.flatnonzero(mask)]
+        models = list({id(m): m for m in models}.values())  # one model may be shared by all
+        saved = [m.opt.disableflags for m in models]
+        for m in models:
+            m.opt.disableflags = m.opt.disableflags | off
+        try:
+            self._batch.forward(mask)
+        finally:
+            for m, value in zip(models, saved):
+                m.opt.disableflags = value
 
     def get_state(self, ids: np.ndarray) -> np.ndarray:
         """``(len(ids), state_size)`` copies of the simulations' state rows."""

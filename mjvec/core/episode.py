@@ -125,8 +125,7 @@ def _reset_simulations(ops, rules: Rules, ep: Episodes, sim, mask, draw, states=
         streams = ops.commit(streams, rng, mask)
     if states is None:
         rng = ops.random(streams, mask)
-        qpos, qvel = task.reset_state(xp, rng, task.init_qpos, task.init_qvel)
-        sim.reset(mask, qpos, qvel)
+        sim.reset(mask, *_reset_state(task, xp, rng))
         streams = ops.commit(streams, rng, mask)
         exhausted = ops.exhausted(rng, mask)
         if getattr(task, "rejects_reset", False):
@@ -142,6 +141,15 @@ def _reset_simulations(ops, rules: Rules, ep: Episodes, sim, mask, draw, states=
     return ep, exhausted
 
 
+def _reset_state(task, xp, rng) -> tuple:
+    """``task.reset_state``'s ``(qpos, qvel)``, or ``(qpos, qvel, act)`` where it sets the activations."""
+    state = task.reset_state(xp, rng, task.init_qpos, task.init_qvel)
+    if not isinstance(state, (tuple, list)) or len(state) not in (2, 3):
+        got = f"{len(state)} values" if isinstance(state, (tuple, list)) else type(state).__name__
+        raise TypeError(f"{type(task).__name__}.reset_state must return (qpos, qvel) or (qpos, qvel, act), got {got}")
+    return state
+
+
 def _redraw_rejected(ops, task, sim, streams, mask, exhausted):
     """Draw again, from its own stream, each env whose reset state the task rejects once simulated
     (``Task.reset_rejected``: dm_control's "while physics.data.ncon > 0" loops), up to ``MAX_TRIES``.
@@ -154,8 +162,7 @@ def _redraw_rejected(ops, task, sim, streams, mask, exhausted):
         if bad is None:
             return streams, exhausted
         rng = ops.random(streams, bad)
-        qpos, qvel = task.reset_state(xp, rng, task.init_qpos, task.init_qvel)
-        sim.reset(bad, qpos, qvel)
+        sim.reset(bad, *_reset_state(task, xp, rng))
         streams = ops.commit(streams, rng, bad)
     return streams, bad if exhausted is None else exhausted | bad
 

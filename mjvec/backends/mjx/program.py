@@ -67,6 +67,7 @@ class Program:
         # dm_control's legacy_step: position- and velocity-dependent fields at the new state
         self.step1_after_step = int(getattr(task, "step_stage", 0)) >= int(mujoco.mjtStage.mjSTAGE_VEL)
         self.settle_steps = int(getattr(task, "settle_steps", 0))
+        self.reset_without_actuation = bool(getattr(task, "reset_without_actuation", False))
         self.action_repeat = int(getattr(task, "action_repeat", 1))
         self.state_layout = state_layout(task.model)  # physics states as mj_getState's
         self.key = (

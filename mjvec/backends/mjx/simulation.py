@@ -50,6 +50,12 @@ def _batched(fn, model, params: dict):
     return lambda m, data: jax.vmap(lambda p, d: fn(with_params(m, p), d))(params, data)
 
 
+def _without_actuation(model):
+    """``model`` with ``mjDSBL_ACTUATION`` set: the reset's forward of ``Task.reset_without_actuation``."""
+    opt = model.opt
+    return model.replace(opt=opt.replace(disableflags=opt.disableflags | mjx.DisableBit.ACTUATION))
+
+
 #: What ``mj_step1`` leaves as the last substep's ``mj_step2`` computed it (actuation, acceleration,
 #: constraint forces, the solver's warm start)
 _STEP2_FIELDS = (
@@ -164,20 +170,29 @@ class MjxSimulation:
         self.repeat_reward = partial
         return data, jnp.reshape(bad, (-1, *bad.shape[2:]))
 
-    def reset(self, mask, qpos, qvel) -> None:
-        """Gymnasium's order for the masked envs: ``mj_resetData`` (the template), the state,
-        ``mjx.forward`` (if the task reads derived fields); on-demand fields are zero."""
+    def _reset_model(self):
+        """The model of the reset's ``mjx.forward``: without actuation for ``Task.reset_without_actuation``."""
+        return _without_actuation(self.model) if self.program.reset_without_actuation else self.model
+
+    def reset(self, mask, qpos, qvel, act=None) -> None:
+        """Gymnasium's order for the masked envs: ``mj_resetData`` (the template), the state (``act``
+        too where the task sets it), ``mjx.forward`` (if the task reads derived fields); on-demand
+        fields are zero."""
         program, model, n = self.program, self.model, self.program.num_envs
+        forward_model = self._reset_model()
 
         def fresh():
             data = batch_data(self.template, n)
             data = data.replace(qpos=jnp.asarray(qpos, data.qpos.dtype), qvel=jnp.asarray(qvel, data.qvel.dtype))
+            if act is not None:
+                data = data.replace(act=jnp.asarray(act, data.act.dtype))
             if program.forward_at_reset or program.settle_steps:
-                data = _batched(mjx.forward, model, self.params)(model, data)
+                data = _batched(mjx.forward, forward_model, self.params)(forward_model, data)
             if program.settle_steps:  # Task.settle_steps: zero controls, then the clock restarts
                 step = _batched(mjx.step, model, self.params)
                 data, _ = lax.scan(lambda d, _: (step(model, d), None), data, None, length=program.settle_steps)
-                data = _batched(mjx.forward, model, self.params)(model, data.replace(time=jnp.zeros_like(data.time)))
+                data = data.replace(time=jnp.zeros_like(data.time))
+                data = _batched(mjx.forward, forward_model, self.params)(forward_model, data)
             if program.on_demand:
                 data = _with_on_demand(data, {k: jnp.zeros_like(getattr(data._impl, k)) for k in ON_DEMAND_FIELDS})
             return select_data(mask, data, self.raw)
@@ -186,7 +201,7 @@ class MjxSimulation:
 
     def reset_to(self, mask, states) -> None:
         """``mj_resetData`` (the template), the given ``(n, nstate)`` states where ``mask``, ``mjx.forward``."""
-        program, model, n = self.program, self.model, self.program.num_envs
+        program, model, n = self.program, self._reset_model(), self.program.num_envs
 
         def fresh():
             data = batch_data(self.template, n)

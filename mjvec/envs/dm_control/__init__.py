@@ -58,4 +58,9 @@ SUITE: tuple[tuple[str, str, int | None, tuple[str, str], dict], ...] = (
     ("HumanoidCMUStand-v0", "humanoid_cmu:HumanoidCMU", 1000, ("humanoid_CMU", "stand"), {"move_speed": 0.0}),
     ("HumanoidCMUWalk-v0", "humanoid_cmu:HumanoidCMU", 1000, ("humanoid_CMU", "walk"), {"move_speed": 1.0}),
     ("HumanoidCMURun-v0", "humanoid_cmu:HumanoidCMU", 1000, ("humanoid_CMU", "run"), {"move_speed": 10.0}),
+    ("DogStand-v0", "dog:Dog", 1000, ("dog", "stand"), {"move_speed": 0.0, "fetch": False}),
+    ("DogWalk-v0", "dog:Dog", 1000, ("dog", "walk"), {"move_speed": 1.0, "fetch": False}),
+    ("DogTrot-v0", "dog:Dog", 1000, ("dog", "trot"), {"move_speed": 3.0, "fetch": False}),
+    ("DogRun-v0", "dog:Dog", 1000, ("dog", "run"), {"move_speed": 9.0, "fetch": False}),
+    ("DogFetch-v0", "dog:Dog", 1000, ("dog", "fetch"), {"move_speed": 0.0, "fetch": True}),
 )

@@ -17,6 +17,9 @@ rest as ``dm_control.rl.control.Environment`` does:
   key's own shape, ``()`` for a scalar), or with ``flat_observation=True`` one float64
   Box of them concatenated in that order (dm_control's ``flat_observation``).
 - ``info["discount"]``: 1.0, or the task's termination discount where it terminates.
+- the reset's ``mj_forward`` runs with actuation disabled (``reset_without_actuation``), as
+  dm_control's ``physics.reset()`` and ``after_reset()``: the reset observation's accelerometer,
+  force and touch readings have no actuator forces in them (dog's drawn activations).
 """
 
 from __future__ import annotations
@@ -83,6 +86,7 @@ class ControlSuiteTask(Task):
     control_timestep: float | None = None
     termination_discount: float = 0.0
     step_stage = mujoco.mjtStage.mjSTAGE_VEL
+    reset_without_actuation = True
 
     def __init__(self, *, flat_observation: bool = False, action_repeat: int = 1):
         if not isinstance(flat_observation, (bool, np.bool_)):
