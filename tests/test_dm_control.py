@@ -368,6 +368,8 @@ MJX_REFUSALS = {
     **{f"StackerStack{k}-v0": ("ValueError", r"Stacker draws its target, arm and boxes until no contact.*use backend='cpu'") for k in (2, 4)},
     **{f"Quadruped{t}-v0": ("ValueError", r"Quadruped finds each reset's contact-free height.*use backend='cpu'")
        for t in ("Walk", "Run", "Fetch")},
+    "QuadrupedEscape-v0": ("ValueError", r"QuadrupedEscape draws its terrain per env at every reset \(`hfield_data`,"
+                                          r" which MJX keeps static\).*use backend='cpu'"),
 }
 
 
