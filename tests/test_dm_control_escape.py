@@ -55,8 +55,10 @@ def test_each_env_draws_its_terrain_then_its_orientation_from_its_own_stream_at_
             assert z < 0.005 or data.ncon > 0, "1 cm lower touches its terrain"
         first = env.get_model(0).hfield_data.copy()
         assert np.ptp(first) > 0.5 and not np.array_equal(first, env.get_model(1).hfield_data)
-        env.reset()
+        second = env.get_model(1).hfield_data.copy()
+        env.reset(options={"reset_mask": np.array([True, False])})
         assert not np.array_equal(first, env.get_model(0).hfield_data), "a new terrain every episode"
+        np.testing.assert_array_equal(env.get_model(1).hfield_data, second)  # env 1 was not reset
         obs, *_ = env.step(np.zeros((2, 12), np.float32))
         assert obs["rangefinder"].shape == (2, 20) and obs["origin"].shape == (2, 3)
     finally:
