@@ -9,7 +9,8 @@ and ``mjr_render`` draws it into its own tile, a viewport of an offscreen frameb
 threads busy on one large frame instead of synchronizing once per env.
 
 The frames are those of ``mujoco.Renderer`` (``BatchRenderer``) with the same scene flags,
-up to rasterization: the tile at the framebuffer's origin is equal pixel for pixel; a tile
+up to rasterization: the tile at the framebuffer's origin is equal pixel for pixel (but where
+lines of the tile above, quadruped escape's rangefinders, reach over its top row); a tile
 elsewhere is the same scene drawn at an offset window position, where the rasterizer's
 rounding moves a few edge pixels (about 0.2% of them, by a few levels in 0..255:
 ``tests/test_observations.py``).
