@@ -229,7 +229,8 @@ class BatchRenderer:
         if layout == "overlay":
             for j in range(k):
                 model = self._load(state, j)
-                if j == 0:
+                if j == 0:  # the static scene, terrain included, is the first env's
+                    self._sync_hfields(model)
                     mujoco.mjv_updateScene(
                         model, self._data, self._option, None, self._camera, mujoco.mjtCatBit.mjCAT_ALL, scene
                     )
@@ -246,6 +247,7 @@ class BatchRenderer:
         frames = np.empty((k, self.height, self.width, *_FRAME[self.kind][1]), dtype=_FRAME[self.kind][0])
         for j in range(k):
             model = self._load(state, j)
+            self._sync_hfields(model)
             mujoco.mjv_updateScene(
                 model, self._data, self._option, None, self._camera, mujoco.mjtCatBit.mjCAT_ALL, scene
             )
@@ -292,6 +294,7 @@ class BatchRenderer:
         # closed before interpreter teardown, where the context's own __del__ fails noisily
         self._finalizer = weakref.finalize(self, renderer.close)
         self._renderer, self._model = renderer, model
+        self._uploaded = _hfields(drawn)
         self._data = mujoco.MjData(model)
         self._camera = self._make_camera(model)
 
@@ -326,6 +329,25 @@ class BatchRenderer:
                 setattr(camera, key, value)
         return camera
 
+    def _contexts(self):
+        """``(OpenGL context or None, MjrContext)`` the frames are drawn with."""
+        return self._renderer._gl_context, self._renderer._mjr_context  # mujoco.Renderer keeps them so
+
+    def _sync_hfields(self, model: mujoco.MjModel) -> None:
+        """Upload ``model``'s heightfields to the context where they differ from those it holds: the
+        context copies them when it is made, and a task may draw them per env at every reset
+        (quadruped escape's terrain), so each env is drawn on its own (``mjr_uploadHField``, as
+        dm_control does after drawing one). The comparison costs ~5 us for escape's 201 x 201 points,
+        an upload ~20 ms on software OpenGL (docs/dm_control.md)."""
+        for h, uploaded in enumerate(self._uploaded):
+            values = model.hfield_data[int(model.hfield_adr[h]):int(model.hfield_adr[h]) + uploaded.size]
+            if not np.array_equal(values, uploaded):
+                gl, context = self._contexts()
+                if gl is not None:
+                    gl.make_current()
+                mujoco.mjr_uploadHField(model, context, h)
+                uploaded[...] = values
+
     def _load(self, state: RenderState, j: int) -> mujoco.MjModel:
         """Row ``j``'s state into the scratch data, kinematics computed; returns its model."""
         model = state.model if state.models is None else state.models(j)
@@ -339,6 +361,12 @@ class BatchRenderer:
             data.mocap_quat[:] = state.mocap_quat[j]
         mujoco.mj_forward(model, data)
         return model
+
+
+def _hfields(model: mujoco.MjModel) -> list[np.ndarray]:
+    """Copies of each heightfield's data of ``model``: what a render context made from it holds."""
+    sizes = model.hfield_nrow * model.hfield_ncol
+    return [model.hfield_data[int(a):int(a) + int(n)].copy() for a, n in zip(model.hfield_adr, sizes)]
 
 
 def gl_error(name: str, e: BaseException) -> GLUnavailableError:

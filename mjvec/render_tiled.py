@@ -9,7 +9,8 @@ and ``mjr_render`` draws it into its own tile, a viewport of an offscreen frameb
 threads busy on one large frame instead of synchronizing once per env.
 
 The frames are those of ``mujoco.Renderer`` (``BatchRenderer``) with the same scene flags,
-up to rasterization: the tile at the framebuffer's origin is equal pixel for pixel; a tile
+up to rasterization: the tile at the framebuffer's origin is equal pixel for pixel (but where
+lines of the tile above, quadruped escape's rangefinders, reach over its top row); a tile
 elsewhere is the same scene drawn at an offset window position, where the rasterizer's
 rounding moves a few edge pixels (about 0.2% of them, by a few levels in 0..255:
 ``tests/test_observations.py``).
@@ -25,7 +26,7 @@ import mujoco
 import numpy as np
 
 from mjvec.opengl import gl_backend
-from mjvec.render import _FRAME, BatchRenderer, RenderState, gl_error
+from mjvec.render import _FRAME, BatchRenderer, RenderState, _hfields, gl_error
 
 __all__ = ["TiledRenderer"]
 
@@ -103,6 +104,7 @@ class TiledRenderer(BatchRenderer):
             raise gl_error(name, e) from e
         self._finalizer = weakref.finalize(self, _free, gl, context)
         self._gl, self._context, self._model = gl, context, model
+        self._uploaded = _hfields(drawn)
         self._rows, self._cols = rows, cols
         self._scene = mujoco.MjvScene(model, maxgeom=self.max_geom)
         self._set_flags(self._scene)
@@ -112,6 +114,9 @@ class TiledRenderer(BatchRenderer):
         self._data = mujoco.MjData(model)
         self._camera = self._make_camera(model)
 
+    def _contexts(self):
+        return self._gl, self._context
+
     def _pass(self, state: RenderState, start: int, stop: int, frames: np.ndarray) -> None:
         """Envs ``start:stop`` drawn into their tiles and read back into ``frames[start:stop]``."""
         h, w, cols, scene, context = self.height, self.width, self._cols, self._scene, self._context
@@ -120,6 +125,9 @@ class TiledRenderer(BatchRenderer):
         count = stop - start
         for t in range(count):
             model = self._load(state, start + t)
+            # each env's own heightfield, uploaded before its tile is drawn: GL runs the commands in
+            # order, so the tiles drawn before still show theirs at the one readback
+            self._sync_hfields(model)
             mujoco.mjv_updateScene(model, self._data, self._option, None, self._camera,
                                    mujoco.mjtCatBit.mjCAT_ALL, scene)
             row, col = divmod(t, cols)

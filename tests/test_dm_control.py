@@ -370,6 +370,8 @@ MJX_REFUSALS = {
        for t in ("Walk", "Run", "Fetch")},
     **{f"Dog{t}-v0": ("UnsupportedFeatureError", r"Dog cannot run on the MJX backend with impl='jax'.*noslip")
        for t in ("Stand", "Walk", "Trot", "Run", "Fetch")},
+    "QuadrupedEscape-v0": ("ValueError", r"QuadrupedEscape draws its terrain per env at every reset \(`hfield_data`,"
+                                          r" which MJX keeps static\).*use backend='cpu'"),
 }
 
 

@@ -10,9 +10,11 @@ discount and every observation key are compared at every step, bit for bit unles
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
+import types
 
 import mujoco
 import numpy as np
@@ -107,11 +109,36 @@ def _compare(ours, theirs, where: str, rtol: float = 0.0) -> None:
 SEEDED_MODELS = ("LqrLqr21-v0", "LqrLqr62-v0")
 
 
+class _NoGL:
+    """A stand-in for a dm_control physics' rendering contexts. quadruped/escape uploads each episode's
+    terrain to them (``mjr_uploadHField``), making them on first use, which MUJOCO_GL=disable cannot:
+    here that upload does nothing (nothing is drawn), and everything simulated is untouched."""
+
+    class _Call:
+        def call(self, *args):
+            return None
+
+    def __init__(self):
+        self.gl = types.SimpleNamespace(make_current=self._current, free=lambda: None)
+        self.mujoco = types.SimpleNamespace(ptr=None, free=lambda: None)
+
+    @contextlib.contextmanager
+    def _current(self):
+        yield self._Call()
+
+
+def _load(domain: str, task: str, **kwargs):
+    env = suite.load(domain, task, **kwargs)
+    if (domain, task) == ("quadruped", "escape"):
+        env.physics._contexts = _NoGL()
+    return env
+
+
 def _references(env_id: str, num_envs: int):
     domain, task = _REF[env_id]
     if env_id not in SEEDED_MODELS:
-        return [suite.load(domain, task, task_kwargs={"random": seed}) for seed in range(num_envs)]
-    refs = [suite.load(domain, task, task_kwargs={"random": 0}) for _ in range(num_envs)]
+        return [_load(domain, task, task_kwargs={"random": seed}) for seed in range(num_envs)]
+    refs = [_load(domain, task, task_kwargs={"random": 0}) for _ in range(num_envs)]
     for i, ref in enumerate(refs):
         for _ in range(i):
             ref.reset()
@@ -122,6 +149,17 @@ def _finite(spec):
     """The action bounds, [-1, 1] where dm_control's are unlimited (lqr's motors: +-1e10, mjMAXVAL)."""
     unlimited = np.abs(spec.minimum) >= 1e10, np.abs(spec.maximum) >= 1e10
     return np.where(unlimited[0], -1.0, spec.minimum), np.where(unlimited[1], 1.0, spec.maximum)
+
+
+def _copy_model_values(env, env_id: str, refs) -> bool:
+    """The model values dm_control drew at its reset (reacher's target, escape's terrain) written into
+    each env's own (test-only: a state holds none), as the env's reset writes its draws; whether there
+    were any, after which the caller resets to the states again (a reset to given states draws none)."""
+    fields = mjvec.make_task(env_id).reset_model_fields
+    if fields:
+        values = {f: np.stack([getattr(ref.physics.model, f) for ref in refs]) for f in fields}
+        env._backend.sim.set_params(np.ones(env.num_envs, dtype=bool), values)
+    return bool(fields)
 
 
 @pytest.mark.parametrize("env_id", IDS)
@@ -135,12 +173,7 @@ def test_steps_equal_dm_control_from_its_reset_states(env_id):
     try:
         states = np.stack([_dm_state(ref.physics) for ref in refs])
         obs, info = env.reset(seed=0, options={"state": states})
-        task = mjvec.make_task(env_id)
-        if task.reset_model_fields:
-            # the model values dm_control drew (reacher's target), copied in (test-only: a state holds none),
-            # then the states again: a reset to given states draws no model values
-            for f in task.reset_model_fields:
-                env._backend.sim._expanded[f][...] = np.stack([getattr(ref.physics.model, f) for ref in refs])
+        if _copy_model_values(env, env_id, refs):
             obs, info = env.reset(options={"state": states})
         assert list(obs) == list(first[0].observation), "observation keys in dm_control's order"
         for key in obs:
@@ -164,13 +197,12 @@ def test_steps_equal_dm_control_from_its_reset_states(env_id):
 @pytest.mark.parametrize("env_id", IDS)
 def test_the_episode_is_dm_controls_length_and_flat_observation_its_order(env_id):
     domain, task = _REF[env_id]
-    ref = suite.load(domain, task, task_kwargs={"random": 0}, environment_kwargs={"flat_observation": True})
+    ref = _load(domain, task, task_kwargs={"random": 0}, environment_kwargs={"flat_observation": True})
     ts = ref.reset()
     env = mjvec.make(env_id, 1, flat_observation=True)
     try:
         obs, _ = env.reset(seed=0, options={"state": _dm_state(ref.physics)[None]})
-        for f in mjvec.make_task(env_id).reset_model_fields:  # as above
-            env._backend.sim._expanded[f][...] = getattr(ref.physics.model, f)[None]
+        if _copy_model_values(env, env_id, [ref]):  # as above
             obs, _ = env.reset(options={"state": _dm_state(ref.physics)[None]})
         np.testing.assert_array_equal(obs[0], ts.observation["observations"])
         steps = 0
@@ -196,7 +228,7 @@ def test_the_episode_is_dm_controls_length_and_flat_observation_its_order(env_id
 #: tasks whose model dm_control generates in Python, which ours builds from its file with MjSpec
 GENERATED = ("SwimmerSwimmer6-v0", "SwimmerSwimmer15-v0", "ManipulatorBringBall-v0", "ManipulatorBringPeg-v0",
              "ManipulatorInsertBall-v0", "ManipulatorInsertPeg-v0", "QuadrupedWalk-v0", "QuadrupedRun-v0",
-             "QuadrupedFetch-v0", "StackerStack2-v0", "StackerStack4-v0", "LqrLqr21-v0", "LqrLqr62-v0",
+             "QuadrupedFetch-v0", "QuadrupedEscape-v0", "StackerStack2-v0", "StackerStack4-v0", "LqrLqr21-v0", "LqrLqr62-v0",
              "DogStand-v0", "DogWalk-v0", "DogTrot-v0", "DogRun-v0", "DogFetch-v0")
 #: where in `paths` each asset file's name is: ours are the absolute paths MjSpec.from_file read the
 #: files from (dog's meshes, skin and textures in the package's dog_assets/), dm_control's the relative
@@ -245,15 +277,14 @@ def test_action_repeat_is_drq_v2s_repeat_of_dm_control(env_id):
     """DrQ-v2's ActionRepeatWrapper over dm_control: the action held for 2 control steps, the
     rewards summed (times the discount, 1 here), the observation of the last."""
     domain, task = _REF[env_id]
-    ref = suite.load(domain, task, task_kwargs={"random": 3})
+    ref = _load(domain, task, task_kwargs={"random": 3})
     ref.reset()
     env = mjvec.make(env_id, 1, action_repeat=2)
     try:
         assert env.max_episode_steps == 500
         state = _dm_state(ref.physics)[None]
         env.reset(seed=0, options={"state": state})
-        for f in mjvec.make_task(env_id).reset_model_fields:
-            env._backend.sim._expanded[f][...] = getattr(ref.physics.model, f)[None]
+        if _copy_model_values(env, env_id, [ref]):
             env.reset(options={"state": state})
         spec = ref.action_spec()
         rng = np.random.default_rng(1)
@@ -270,3 +301,25 @@ def test_action_repeat_is_drq_v2s_repeat_of_dm_control(env_id):
                 _compare(obs[key][0], ts.observation[key], f"step {t} {key}")
     finally:
         env.close()
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_escapes_terrain_and_reset_height_are_dm_controls_from_the_same_draws(seed):
+    """dm_control's escape draws, from its task's RandomState, the bumps (30 x 30) and then the
+    orientation; from those same numbers our terrain (SciPy's zoom, times the bowl) is its
+    ``hfield_data`` and our contact-free height search on that terrain its reset ``qpos``."""
+    from mjvec.envs.dm_control.scratch import Scratch
+
+    ref = _load("quadruped", "escape", task_kwargs={"random": seed})
+    ref.reset()
+    task = mjvec.make_task("QuadrupedEscape-v0")
+    draws = np.random.RandomState(seed)
+    bumps = draws.uniform(0.15, 1, (task._bump_res, task._bump_res))
+    orientation = draws.randn(4)
+    orientation /= np.linalg.norm(orientation)
+    scratch = Scratch(task.model)
+    scratch.model.hfield_data[:] = task.terrain(bumps).ravel()
+    np.testing.assert_array_equal(scratch.model.hfield_data, ref.physics.model.hfield_data, strict=True)
+    assert np.ptp(scratch.model.hfield_data) > 0.5, "a terrain of bumps, not a flat one"
+    qpos = task._contact_free(scratch, orientation, (0.0, 0.0))
+    np.testing.assert_array_equal(qpos, ref.physics.data.qpos, strict=True)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import mujoco
+import numpy as np
 
-__all__ = ["with_rne_post_constraint", "simulated", "DATA_SIZES"]
+__all__ = ["with_rne_post_constraint", "simulated", "with_small_textures", "DATA_SIZES"]
 
 
 # the MjModel sizes MjData's layout depends on: what per-env models must share
@@ -37,3 +38,41 @@ def with_rne_post_constraint(spec: mujoco.MjSpec) -> mujoco.MjModel:
         objname="world",
     )
     return spec.compile()
+
+
+def with_small_textures(model: mujoco.MjModel, spec: mujoco.MjSpec | None, compile) -> mujoco.MjModel:
+    """``model`` compiled again, by ``compile(spec)``, with its builtin textures one pixel a side, or
+    ``model`` itself where the two differ in anything else (a task that edited its compiled model).
+
+    For the models of one env each (a task that draws asset data per env, escape's heightfield):
+    nothing simulated reads textures, and a frame takes them from the render context, which is made
+    from the task's full model. Quadruped's skybox alone is 11.5 MB per model; 0.2 MB is left.
+    """
+    if spec is None:
+        return model
+    spec = spec.copy()
+    for texture in spec.textures:
+        if texture.builtin != mujoco.mjtBuiltin.mjBUILTIN_NONE and not texture.file:
+            texture.width = texture.height = 1
+    small = compile(spec)
+    return small if _same_but_textures(model, small) else model
+
+
+def _same_but_textures(a, b, depth: int = 0) -> bool:
+    """Whether every array and number of ``a`` and ``b`` (and of their option, visual and statistic
+    structs) is equal, the textures' (``tex_*``, ``ntexdata``) and the buffer's size aside."""
+    for name in dir(a):
+        if name.startswith(("_", "tex_")) or name in ("ntexdata", "nbuffer"):
+            continue
+        x = getattr(a, name, None)
+        if callable(x):
+            continue
+        y = getattr(b, name, None)
+        if isinstance(x, (np.ndarray, int, float, bool, np.number)):
+            if np.shape(x) != np.shape(y) or not np.array_equal(x, y, equal_nan=True):
+                return False
+        elif depth < 2 and type(x).__module__.startswith("mujoco") and not isinstance(x, str):
+            if name in ("opt", "vis", "stat") or depth > 0:
+                if not _same_but_textures(x, y, depth + 1):
+                    return False
+    return True

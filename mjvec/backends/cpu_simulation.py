@@ -27,7 +27,7 @@ from mujoco import batch as mj_batch
 
 from mjvec.actions import ActionSpec, BoundActions
 from mjvec.backends.cpu_rollout import RolloutRecording
-from mjvec.backends.cpu_models import DATA_SIZES, simulated, with_rne_post_constraint
+from mjvec.backends.cpu_models import DATA_SIZES, simulated, with_rne_post_constraint, with_small_textures
 from mjvec.core.episode import Faults
 from mjvec.mujoco_compat import caller_models
 from mjvec.randomize import BoundRandomization
@@ -122,6 +122,21 @@ class CpuSimulation(RolloutRecording):
                 f"{type(task).__name__} draws {list(task_fields)} itself at every reset: `randomize` cannot vary"
                 " them too, and `variants` cannot be combined with it"
             )
+        # a field mujoco.batch holds once for all simulations (asset data: escape's heightfield) cannot be
+        # expanded: then each simulation runs on a model of its own, the task's fields written into it
+        self._own_models = None
+        if any(f not in mj_batch.MODEL_FIELDS for f in task_fields):
+            if randomization is not None:
+                raise ValueError(
+                    f"{type(task).__name__} draws {list(task_fields)} itself at every reset, which mujoco.batch holds"
+                    " once for all simulations (asset data), so each env runs on its own copy of the model;"
+                    " `randomize` (per-env values of one shared model) cannot be combined with it"
+                )
+            own = with_small_textures(self.model, task.spec, lambda spec: self._compile(spec, on_demand))
+            self._own_models = [copy.copy(own) for _ in range(num_envs)]
+            self._own_fields = task_fields
+            self._batch.set_models(self._own_models)
+            task_fields = ()
         self._expanded = {f: self._batch.expand(f) for f in task_fields}
         if randomization is not None:
             # live (num_envs, ...) per-simulation values of each randomized field
@@ -215,8 +230,14 @@ class CpuSimulation(RolloutRecording):
         self._batch.set_models(models)
 
     def get_model(self, i: int) -> mujoco.MjModel:
-        """Env ``i``'s model as simulated: its per-env parameters or variant."""
-        return self._batch.get_model(i)
+        """Env ``i``'s model as simulated: its per-env parameters or variant (with its own model,
+        the task's full model, textures included, holding what the task drew for env ``i``)."""
+        if self._own_models is None:
+            return self._batch.get_model(i)
+        model = copy.copy(self.model)
+        for f in self._own_fields:
+            getattr(model, f)[...] = getattr(self._own_models[i], f)
+        return model
 
     def render_state(self, env_ids: np.ndarray) -> RenderState:
         """The state of simulations ``env_ids`` for drawing them (``mjvec.render.RenderState``)."""
@@ -324,11 +345,24 @@ class CpuSimulation(RolloutRecording):
     def set_params(self, mask: np.ndarray, values: dict[str, np.ndarray]) -> None:
         """The drawn model parameters (one row per masked simulation), before their reset."""
         self._check_process()
+        if self._own_models is not None:
+            self._set_own_models(mask, values)
+            return
         for f, value in values.items():
             target = self._expanded[f]
             target[mask] = np.reshape(value, target[mask].shape)
         if self._randomization is not None and self._randomization.set_const:
             self._batch.set_const(mask)
+
+    def _set_own_models(self, mask: np.ndarray, values: dict[str, np.ndarray]) -> None:
+        """The drawn values written into each masked simulation's own model, which the batch is then
+        given again; nothing of it runs per step."""
+        ids = np.flatnonzero(mask)
+        for f, value in values.items():
+            rows = np.reshape(value, (len(ids), *np.shape(getattr(self.model, f))))
+            for i, row in zip(ids.tolist(), rows):
+                getattr(self._own_models[i], f)[...] = row
+        self._batch.set_models(self._own_models)  # as Batch.set_models asks after editing a model
 
     def reset(self, mask: np.ndarray, qpos: np.ndarray, qvel: np.ndarray, act: np.ndarray | None = None) -> None:
         self._check_process()
@@ -413,7 +447,7 @@ class CpuSimulation(RolloutRecording):
 
         Every array bound to the batch is a view that keeps it alive: all of them are dropped.
         """
-        for name in ("_batch", "data", "_bound", "_inputs", "_expanded", "_warnings", "_ctrl", "_qpos", "_qvel", "_time",
-                     "_on_demand", "_derived", "_state"):
+        for name in ("_batch", "data", "_bound", "_inputs", "_expanded", "_own_models", "_warnings", "_ctrl", "_qpos",
+                     "_qvel", "_time", "_on_demand", "_derived", "_state"):
             if hasattr(self, name):
                 setattr(self, name, None)

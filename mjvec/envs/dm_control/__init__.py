@@ -51,6 +51,7 @@ SUITE: tuple[tuple[str, str, int | None, tuple[str, str], dict], ...] = (
     ("QuadrupedWalk-v0", "quadruped:Quadruped", 1000, ("quadruped", "walk"), {"desired_speed": 0.5, "fetch": False}),
     ("QuadrupedRun-v0", "quadruped:Quadruped", 1000, ("quadruped", "run"), {"desired_speed": 5.0, "fetch": False}),
     ("QuadrupedFetch-v0", "quadruped:Quadruped", 1000, ("quadruped", "fetch"), {"desired_speed": 0.0, "fetch": True}),
+    ("QuadrupedEscape-v0", "quadruped:QuadrupedEscape", 1000, ("quadruped", "escape"), {}),
     ("LqrLqr21-v0", "lqr:Lqr", None, ("lqr", "lqr_2_1"), {"n_bodies": 2, "n_actuators": 1}),
     ("LqrLqr62-v0", "lqr:Lqr", None, ("lqr", "lqr_6_2"), {"n_bodies": 6, "n_actuators": 2}),
     ("StackerStack2-v0", "stacker:Stacker", 1000, ("stacker", "stack_2"), {"n_boxes": 2}),
