@@ -361,6 +361,7 @@ MJX_REFUSALS = {
     "HumanoidStand-v0": ("ValueError", r"Humanoid draws its reset states again.*use backend='cpu'"),
     "HumanoidWalk-v0": ("ValueError", r"Humanoid draws its reset states again.*use backend='cpu'"),
     "HumanoidRun-v0": ("ValueError", r"Humanoid draws its reset states again.*use backend='cpu'"),
+    "HumanoidRunPureState-v0": ("ValueError", r"Humanoid draws its reset states again.*use backend='cpu'"),
     **{f"Manipulator{t}-v0": ("ValueError", r"Manipulator draws its target, arm and prop until no contact.*use backend='cpu'")
        for t in ("BringBall", "BringPeg", "InsertBall", "InsertPeg")},
     **{f"HumanoidCMU{t}-v0": ("ValueError", r"HumanoidCMU draws its reset states again.*use backend='cpu'")

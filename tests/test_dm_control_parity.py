@@ -60,6 +60,8 @@ _SCALAR_SQUARE = ("reward: a sigmoid squaring a per-env scalar, pow(x, 2) vs x *
 TOLERANCES: dict[str, tuple[float, str]] = {
     "CartpoleBalance-v0": (2e-13, _SCALAR_SQUARE),
     "CartpoleSwingup-v0": (2e-13, _SCALAR_SQUARE),
+    "CartpoleTwoPoles-v0": (2e-13, _SCALAR_SQUARE),
+    "CartpoleThreePoles-v0": (2e-13, _SCALAR_SQUARE),
     "WalkerStand-v0": (2e-13, _SCALAR_SQUARE),
     "WalkerWalk-v0": (2e-13, _SCALAR_SQUARE),
     "WalkerRun-v0": (2e-13, _SCALAR_SQUARE),
@@ -72,6 +74,7 @@ TOLERANCES: dict[str, tuple[float, str]] = {
     "HumanoidStand-v0": (2e-13, _SCALAR_SQUARE),
     "HumanoidWalk-v0": (2e-13, _SCALAR_SQUARE),
     "HumanoidRun-v0": (2e-13, _SCALAR_SQUARE),
+    "HumanoidRunPureState-v0": (2e-13, _SCALAR_SQUARE),
     "HumanoidCMUStand-v0": (2e-13, _SCALAR_SQUARE),
     "HumanoidCMUWalk-v0": (2e-13, _SCALAR_SQUARE),
     "HumanoidCMURun-v0": (2e-13, _SCALAR_SQUARE),
@@ -87,6 +90,12 @@ TOLERANCES: dict[str, tuple[float, str]] = {
 
 IDS = [row[0] for row in SUITE]
 _REF = {row[0]: row[3] for row in SUITE}
+
+
+def test_every_task_of_dm_controls_suite_has_one_id():
+    refs = [tuple(ref) for ref in _REF.values()]
+    assert len(set(refs)) == len(refs)
+    assert sorted(refs) == sorted(suite.ALL_TASKS)
 
 
 def _dm_state(physics) -> np.ndarray:
@@ -226,7 +235,7 @@ def test_the_episode_is_dm_controls_length_and_flat_observation_its_order(env_id
 
 
 #: tasks whose model dm_control generates in Python, which ours builds from its file with MjSpec
-GENERATED = ("SwimmerSwimmer6-v0", "SwimmerSwimmer15-v0", "ManipulatorBringBall-v0", "ManipulatorBringPeg-v0",
+GENERATED = ("CartpoleTwoPoles-v0", "CartpoleThreePoles-v0", "SwimmerSwimmer6-v0", "SwimmerSwimmer15-v0", "ManipulatorBringBall-v0", "ManipulatorBringPeg-v0",
              "ManipulatorInsertBall-v0", "ManipulatorInsertPeg-v0", "QuadrupedWalk-v0", "QuadrupedRun-v0",
              "QuadrupedFetch-v0", "QuadrupedEscape-v0", "StackerStack2-v0", "StackerStack4-v0", "LqrLqr21-v0", "LqrLqr62-v0",
              "DogStand-v0", "DogWalk-v0", "DogTrot-v0", "DogRun-v0", "DogFetch-v0")

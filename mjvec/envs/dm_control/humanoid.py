@@ -19,6 +19,9 @@ A Dict, in dm_control's order:
 | ``com_velocity`` | (3,) | the torso subtree's linear velocity (sensor ``torso_subtreelinvel``) |
 | ``velocity`` | (27,) | ``qvel`` |
 
+With ``pure_state=True`` (``HumanoidRunPureState-v0``, dm_control's ``run_pure_state``) the Dict is
+``position`` (28,) ``qpos`` and ``velocity`` (27,) ``qvel`` instead.
+
 ## Rewards
 ``small_control * standing * upright * move``: ``standing = tolerance(head_height, (1.4, inf),
 margin=0.35)``, ``upright = tolerance(zz, (0.9, inf), margin=1.9, sigmoid="linear",
@@ -36,10 +39,10 @@ simulated state has contacts (``reset_rejected``), at rest.
 Never terminated; truncated after 1000 steps (25 s).
 
 ## Arguments
-``move_speed`` (set by the registered id), ``flat_observation``, ``action_repeat`` (docs/dm_control.md#pixels).
+``move_speed``, ``pure_state`` (set by the registered id), ``flat_observation``, ``action_repeat`` (docs/dm_control.md#pixels).
 
 ## Version History
-v0: dm_control 1.0.50's ``humanoid`` stand, walk, run.
+v0: dm_control 1.0.50's ``humanoid`` stand, walk, run, run_pure_state.
 """
 
 from __future__ import annotations
@@ -66,8 +69,10 @@ class Humanoid(ControlSuiteTask):
     #: dm_control's order, the torso's xmat entry of uprightness, the centre-of-mass velocity sensor
     torso, limbs, upright_entry, com_sensor = "torso", _EXTREMITIES, _ZZ, "torso_subtreelinvel"
 
-    def __init__(self, move_speed: float = 0.0, *, flat_observation: bool = False, action_repeat: int = 1):
+    def __init__(self, move_speed: float = 0.0, pure_state: bool = False, *, flat_observation: bool = False,
+                 action_repeat: int = 1):
         self.move_speed = float(move_speed)
+        self.pure_state = bool(pure_state)
         super().__init__(flat_observation=flat_observation, action_repeat=action_repeat)
 
     def find_ids(self, model):
@@ -77,6 +82,8 @@ class Humanoid(ControlSuiteTask):
         self._com_velocity = [adr, adr + 1, adr + 2]
 
     def observation(self, xp, data):
+        if self.pure_state:  # MuJoCo's state as it is
+            return {"position": data.qpos, "velocity": data.qvel}
         torso_frame = rows9(xp, data.xmat)[:, self._torso]
         torso = data.xpos[:, self._torso]
         extremities = xp.concatenate([in_frame(xp, data.xpos[:, b] - torso, torso_frame) for b in self._limbs],
