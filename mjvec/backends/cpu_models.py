@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any, Callable
+
 import mujoco
 import numpy as np
 
-__all__ = ["with_rne_post_constraint", "simulated", "with_small_textures", "DATA_SIZES"]
+__all__ = [
+    "with_rne_post_constraint", "simulated", "with_small_textures", "compile_variants", "forward_without_actuation",
+    "DATA_SIZES",
+]
 
 
 # the MjModel sizes MjData's layout depends on: what per-env models must share
@@ -76,3 +81,51 @@ def _same_but_textures(a, b, depth: int = 0) -> bool:
                 if not _same_but_textures(x, y, depth + 1):
                     return False
     return True
+
+
+def compile_variants(spec: mujoco.MjSpec, variants: Callable[[mujoco.MjSpec, int], Any], num_envs: int,
+                     compile: Callable[[mujoco.MjSpec], mujoco.MjModel], model: mujoco.MjModel) -> list[mujoco.MjModel]:
+    """Env ``i``'s model compiled from ``variants(copy of spec, i)``, each checked to give MjData
+    ``model``'s layout."""
+    models = []
+    for i in range(num_envs):
+        edited = spec.copy()
+        variants(edited, i)
+        try:
+            compiled = compile(edited)
+        except ValueError as e:
+            raise ValueError(f"`variants` made a spec for env {i} that does not compile: {e}") from None
+        differ = [f"{k}: {getattr(model, k)} -> {getattr(compiled, k)}" for k in DATA_SIZES
+                  if getattr(compiled, k) != getattr(model, k)]
+        if differ:
+            raise ValueError(
+                f"`variants` changed the size of MjData for env {i} ({', '.join(differ)}): every env's model"
+                " must give MjData the same layout; vary parameters and shapes, not the number of objects"
+            )
+        models.append(compiled)
+    return models
+
+
+def forward_without_actuation(batch, flags, mask: np.ndarray) -> None:
+    """``batch.forward(mask)`` with ``mjDSBL_ACTUATION`` set for that call only (dm_control's
+    ``physics.after_reset()``). ``flags``: the batch's expanded ``opt.disableflags`` (one per
+    simulation), or the model (or per-env models) the batch runs on."""
+    off = int(mujoco.mjtDisableBit.mjDSBL_ACTUATION)
+    if isinstance(flags, np.ndarray):
+        saved = flags[mask]
+        flags[mask] = saved | off
+        try:
+            batch.forward(mask)
+        finally:
+            flags[mask] = saved
+        return
+    models = [flags] if isinstance(flags, mujoco.MjModel) else [flags[i] for i in np.flatnonzero(mask)]
+    models = list({id(m): m for m in models}.values())  # one model may be shared by all
+    saved = [m.opt.disableflags for m in models]
+    for m in models:
+        m.opt.disableflags = m.opt.disableflags | off
+    try:
+        batch.forward(mask)
+    finally:
+        for m, value in zip(models, saved):
+            m.opt.disableflags = value

@@ -15,10 +15,8 @@ the episode rules reset them with the task's own reset. See docs/reliability.md.
 from __future__ import annotations
 
 import copy
-import ctypes
 import os
 import types
-import weakref
 from typing import Any, Callable, Sequence
 
 import mujoco
@@ -26,8 +24,11 @@ import numpy as np
 from mujoco import batch as mj_batch
 
 from mjvec.actions import ActionSpec, BoundActions
+from mjvec.backends.cpu_fork import watch_forks
 from mjvec.backends.cpu_rollout import RolloutRecording
-from mjvec.backends.cpu_models import DATA_SIZES, simulated, with_rne_post_constraint, with_small_textures
+from mjvec.backends.cpu_models import (
+    compile_variants, forward_without_actuation, simulated, with_rne_post_constraint, with_small_textures,
+)
 from mjvec.core.episode import Faults
 from mjvec.mujoco_compat import caller_models
 from mjvec.randomize import BoundRandomization
@@ -45,25 +46,6 @@ _DIVERGED = np.array([w in ("badqpos", "badqvel", "badqacc", "badctrl") for w in
 # Fields the engine computes only when something asks: mj_rnePostConstraint
 # fills them, which mj_forward runs only for models with acceleration sensors.
 ON_DEMAND_FIELDS = frozenset({"cacc", "cfrc_int", "cfrc_ext"})
-
-
-# -- os.fork(): a child has the parent's memory but none of its threads ----------------------
-# A batch with worker threads cannot step in a forked child (it waits for threads that are not
-# there) nor be destroyed there (its destructor joins them): in the child, such a simulation
-# refuses every call with an error saying what to do, and its batch is never destroyed (the
-# operating system frees the child's memory at exit).
-_LIVE: "weakref.WeakSet[CpuSimulation]" = weakref.WeakSet()
-
-
-def _after_fork_in_child() -> None:
-    for sim in list(_LIVE):
-        if sim._batch is not None and sim.nthread > 1:
-            sim._forked_from = sim._pid
-            ctypes.pythonapi.Py_IncRef(ctypes.py_object(sim._batch))  # never destroyed in this process
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 class CpuSimulation(RolloutRecording):
@@ -101,14 +83,15 @@ class CpuSimulation(RolloutRecording):
         self.model = self._compile(task.spec, on_demand) if on_demand else simulated(copy.copy(task.model))
         self._batch = mj_batch.Batch(self.model, num_envs, self.nthread, persistent=True)
         self._pid, self._forked_from = os.getpid(), None
-        _LIVE.add(self)
+        watch_forks(self)
         if variants is not None:
             if randomization is not None:
                 raise ValueError(
                     "`variants` and `randomize` cannot be combined: each env already has its own compiled model;"
                     " vary its parameters in the `variants` function"
                 )
-            self._set_variants(task.spec, variants, on_demand)
+            self._batch.set_models(compile_variants(task.spec, variants, num_envs,
+                                                    lambda spec: self._compile(spec, on_demand), self.model))
         self._actions = actions if actions is not None else ActionSpec().bind(self.model)
         self._inputs = {f: self._batch.bind(f) for f in self._actions.fields}
         self._randomization = randomization
@@ -208,26 +191,6 @@ class CpuSimulation(RolloutRecording):
     @staticmethod
     def _compile(spec: mujoco.MjSpec, on_demand: Sequence[str]) -> mujoco.MjModel:
         return simulated(with_rne_post_constraint(spec) if on_demand else spec.compile())
-
-    def _set_variants(self, spec: mujoco.MjSpec, variants, on_demand) -> None:
-        """Simulation ``i`` runs on the model compiled from ``variants(copy of spec, i)``."""
-        models = []
-        for i in range(self.num_envs):
-            edited = spec.copy()
-            variants(edited, i)
-            try:
-                model = self._compile(edited, on_demand)
-            except ValueError as e:
-                raise ValueError(f"`variants` made a spec for env {i} that does not compile: {e}") from None
-            differ = [f"{k}: {getattr(self.model, k)} -> {getattr(model, k)}" for k in DATA_SIZES
-                      if getattr(model, k) != getattr(self.model, k)]
-            if differ:
-                raise ValueError(
-                    f"`variants` changed the size of MjData for env {i} ({', '.join(differ)}): every env's model"
-                    " must give MjData the same layout; vary parameters and shapes, not the number of objects"
-                )
-            models.append(model)
-        self._batch.set_models(models)
 
     def get_model(self, i: int) -> mujoco.MjModel:
         """Env ``i``'s model as simulated: its per-env parameters or variant (with its own model,
@@ -395,31 +358,11 @@ class CpuSimulation(RolloutRecording):
                 buf[mask] = 0  # as after any reset
 
     def _reset_forward(self, mask: np.ndarray) -> None:
-        """``mj_forward`` of the reset simulations; with ``Task.reset_without_actuation``, with
-        ``mjDSBL_ACTUATION`` set for that call only (dm_control's ``physics.after_reset()``)."""
-        flags = self._reset_flags
-        if flags is None:
+        """``mj_forward`` of the reset simulations (without actuation for ``Task.reset_without_actuation``)."""
+        if self._reset_flags is None:
             self._batch.forward(mask)
-            return
-        off = int(mujoco.mjtDisableBit.mjDSBL_ACTUATION)
-        if isinstance(flags, np.ndarray):
-            saved = flags[mask]
-            flags[mask] = saved | off
-            try:
-                self._batch.forward(mask)
-            finally:
-                flags[mask] = saved
-            return
-        models = [flags] if isinstance(flags, mujoco.MjModel) else [flags[i] for i in np.flatnonzero(mask)]
-        models = list({id(m): m for m in models}.values())  # one model may be shared by all
-        saved = [m.opt.disableflags for m in models]
-        for m in models:
-            m.opt.disableflags = m.opt.disableflags | off
-        try:
-            self._batch.forward(mask)
-        finally:
-            for m, value in zip(models, saved):
-                m.opt.disableflags = value
+        else:
+            forward_without_actuation(self._batch, self._reset_flags, mask)
 
     def get_state(self, ids: np.ndarray) -> np.ndarray:
         """``(len(ids), state_size)`` copies of the simulations' state rows."""
