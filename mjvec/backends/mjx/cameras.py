@@ -1,39 +1,180 @@
-"""Camera observations on the MJX backend: what the installed MJX can draw, and the refusal.
+"""Camera observations on the MJX backend: MuJoCo Warp's batch renderer, inside the jitted step.
 
-MuJoCo MJX draws images only through MuJoCo Warp's batch renderer (``mjx.render``,
-``mjx.create_render_context``), for models put with ``impl="warp"``. mjvec's MJX backend does
-not call that renderer yet (with either ``impl``), so ``mjvec.Camera`` on ``backend="mjx"`` is an
-``UnsupportedFeatureError`` saying so and what the installed MJX has.
+MuJoCo MJX draws images through MuJoCo Warp's batch renderer (``mjx.create_render_context``,
+``mjx.refit_bvh``, ``mjx.render``), a ray tracer over a BVH of the scene, for models put with
+``impl="warp"``. ``camera_drawer`` makes one render context per group of ``mjvec.Camera``
+sources that share a model camera, a size and the drawing flags (the kinds of a group are drawn
+in one pass), sized for the batch (``nworld = num_envs``), and returns a function traced in the
+step: ``mjx.forward`` at each env's current state (as the CPU backend draws after
+``mj_forward``; the step's own derived fields are one substep behind), then for each group
+``refit_bvh`` and ``render``, and each key's frames unpacked:
+
+- rgb: Warp's packed 8-bit channels, as uint8 ``(H, W, 3)``;
+- depth: Warp's depth, already the distance along the camera's axis (planar, as
+  ``mujoco.Renderer``'s); where no geom is hit, Warp writes 0 and mjvec the far plane
+  (``vis.map.zfar * stat.extent``), as ``mujoco.Renderer`` reads its cleared depth buffer;
+- segmentation: the geom id of each pixel, -1 where no geom is hit (a flex hit is -1 too,
+  as on the CPU, whose segmentation names geoms only).
+
+The frames are a ray tracer's, not OpenGL's: the same geoms at the same depths, but textures
+are sampled without mipmaps (a distant checker floor aliases where OpenGL averages it) and
+lighting differs in detail (``tests/test_mjx_cameras.py`` measures both against the CPU).
+
+What Warp's renderer cannot draw is an ``UnsupportedFeatureError`` naming it: ``impl="jax"``,
+the free camera (``camera=None``), ``reflections=True``, and ``randomize=`` of fields that change
+what is drawn (colours, materials, lights, cameras, geom sizes and poses): MJX carries those per
+env for ``env.render`` and ``get_model`` only, and the render context holds one model.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib.metadata
 import importlib.util
+import io
 
-from mjvec.backends.mjx.backend import UnsupportedFeatureError
+import jax
+import jax.numpy as jnp
+import mujoco
+import numpy as np
+
 from mjvec.backends.mjx.engine import mjx
+from mjvec.backends.mjx.impls import UnsupportedFeatureError
+from mjvec.backends.mjx.program import fingerprint
+from mjvec.randomize import is_visual
 
-__all__ = ["unsupported_cameras"]
+__all__ = ["camera_drawer", "unsupported_cameras", "FEATURE"]
 
 FEATURE = "camera observations (mjvec.Camera) on backend='mjx'"
 
+#: model fields besides the visual ones (``mjvec.randomize.is_visual``) that move or resize what is drawn
+_DRAWN_GEOMETRY = ("geom_size", "geom_pos", "geom_quat", "body_pos", "body_quat", "jnt_pos", "jnt_axis", "mesh_vert")
 
-def unsupported_cameras() -> UnsupportedFeatureError:
-    """The error for ``mjvec.Camera`` in ``observations=`` with ``backend="mjx"``, naming what is missing."""
-    version = importlib.metadata.version("mujoco-mjx")
+
+def _version() -> str:
+    return importlib.metadata.version("mujoco-mjx")
+
+
+def unsupported_cameras(impl: str) -> UnsupportedFeatureError | None:
+    """The error for ``mjvec.Camera`` on ``backend="mjx"`` with ``impl``, or None where they can be drawn."""
     if not hasattr(mjx, "render"):
-        what = f"MuJoCo MJX {version} has no batch renderer (no mjx.render)"
-    else:
-        warp = all(importlib.util.find_spec(m) is not None for m in ("warp", "mujoco_warp"))
+        what = f"MuJoCo MJX {_version()} has no batch renderer (no mjx.render)"
+    elif impl != "warp":
         what = (
-            f"MuJoCo MJX {version} draws images only through MuJoCo Warp's batch renderer (mjx.render, for models"
-            " put with impl='warp'; mjx.render raises NotImplementedError for impl='jax'), and mjvec's MJX backend"
-            " does not call that renderer yet, with either impl"
-            + ("" if warp else "; MuJoCo Warp is not installed here either (pip install 'mjvec[warp]')")
+            f"MuJoCo MJX {_version()} draws images only through MuJoCo Warp's batch renderer (mjx.render raises"
+            f" NotImplementedError for impl={impl!r}); pass impl='warp' to draw them inside the jitted step"
         )
+        if not all(importlib.util.find_spec(m) is not None for m in ("warp", "mujoco_warp")):
+            what += " (MuJoCo Warp is not installed here: pip install 'mjvec[warp]')"
+    else:
+        return None
     return UnsupportedFeatureError(
-        f"{FEATURE} cannot be drawn: {what}. Draw camera observations on backend='cpu' (mujoco.Renderer), or keep"
-        " backend='mjx' for the state and draw frames with env.render() (on the host, each env with its own model)",
+        f"{FEATURE} cannot be drawn with impl={impl!r}: {what}. Or draw camera observations on backend='cpu'"
+        " (mujoco.Renderer), or keep this backend for the state and draw frames with env.render()",
         FEATURE,
     )
+
+
+def _refuse(why: str, feature: str) -> UnsupportedFeatureError:
+    return UnsupportedFeatureError(
+        f"{FEATURE} (impl='warp', MuJoCo Warp's batch renderer of MuJoCo MJX {_version()}) cannot draw {why}."
+        " Use backend='cpu' for it (mujoco.Renderer)",
+        feature,
+    )
+
+
+def _check(task, key: str, camera, randomization) -> int:
+    """The model camera id of ``camera`` (``observations[key]``), or the refusal of what Warp cannot draw."""
+    model = task.model
+    names = [model.camera(i).name or str(i) for i in range(model.ncam)]
+    if camera.camera is None:
+        where = f"one of the model's cameras {names}" if names else "a camera (the model has none: add one to it)"
+        raise _refuse(
+            f"`observations[{key!r}]` = {camera!r}: the free camera (camera=None, env.render's view); Warp's"
+            f" renderer draws the model's own cameras only: name {where}",
+            "mjvec.Camera(camera=None) on backend='mjx'",
+        )
+    if camera.reflections:
+        raise _refuse(f"`observations[{key!r}]` = {camera!r}: reflections (a ray tracer of first hits has none)",
+                      "mjvec.Camera(reflections=True) on backend='mjx'")
+    if randomization is not None:
+        drawn = [f for f in randomization.fields if is_visual(f) or f in _DRAWN_GEOMETRY]
+        if drawn:
+            raise _refuse(
+                f"`observations[{key!r}]` with randomize= of {drawn}: its render context holds one model for every"
+                " env, so each env's own values would not be drawn (MJX carries them per env for env.render() and"
+                " get_model() only); leave those fields out of randomize= on backend='mjx'",
+                "randomize= of drawn fields with mjvec.Camera on backend='mjx'",
+            )
+    if isinstance(camera.camera, str):
+        return [model.camera(i).name for i in range(model.ncam)].index(camera.camera)  # checked by Camera.renderer
+    return int(camera.camera)
+
+
+def _has_skybox(model: mujoco.MjModel) -> bool:
+    return any(int(t) == int(mujoco.mjtTexture.mjTEXTURE_SKYBOX) for t in model.tex_type)
+
+
+def camera_drawer(task, model, num_envs: int, cameras: dict, randomization=None):
+    """``draw(data) -> {key: (num_envs, H, W, ...) frames}`` of the ``mjvec.Camera`` sources ``cameras``.
+
+    ``model``: the ``impl="warp"`` ``mjx.Model``; ``data``: the step's batched fields (the
+    ``DataView`` a task's ``observe`` reads, traced). Raises ``UnsupportedFeatureError`` for what Warp's renderer cannot draw.
+    """
+    groups = {}  # (camera id, width, height, shadows, skybox, antialias) -> {key: kind}
+    for key, camera in cameras.items():
+        cam_id = _check(task, key, camera, randomization)
+        skybox = camera.skybox and _has_skybox(task.model)  # no skybox texture: the background, as on the CPU
+        groups.setdefault((cam_id, camera.width, camera.height, camera.shadows, skybox, camera.antialias), {})[key] = (
+            camera.kind)
+    mj = task.model
+    far = np.float32(mj.vis.map.zfar * mj.stat.extent)
+    contexts = [(_context(mj, num_envs, group, frozenset(kinds.values())), group[2], group[1], kinds)
+                for group, kinds in groups.items()]
+
+    def draw(data):
+        d = jax.vmap(mjx.forward, in_axes=(None, 0))(model, data._data)
+        frames = {}
+        for pytree, h, w, kinds in contexts:
+            d = mjx.refit_bvh(model, d, pytree)
+            if "segmentation" in kinds.values():
+                rgb, depth, seg, d = mjx.render_with_segmentation(model, d, pytree)
+            else:
+                (rgb, depth, d), seg = mjx.render(model, d, pytree), None
+            # one active camera per context: its pixels are the first h * w of each world's buffers
+            for key, kind in kinds.items():
+                if kind == "rgb":
+                    packed = rgb[:, : h * w].reshape(-1, h, w)
+                    frames[key] = jnp.stack([(packed >> s) & 0xFF for s in (16, 8, 0)], axis=-1).astype(jnp.uint8)
+                elif kind == "depth":
+                    raw = depth[:, : h * w].reshape(-1, h, w).astype(jnp.float32)
+                    frames[key] = jnp.where(raw > 0, raw, far)
+                else:
+                    pairs = seg[:, : h * w].reshape(-1, h, w, 2)
+                    geom = pairs[..., 1] == int(mujoco.mjtObj.mjOBJ_GEOM)
+                    frames[key] = jnp.where(geom, pairs[..., 0], -1).astype(jnp.int32)
+        return frames
+
+    return draw
+
+
+#: the render contexts made, by (model, nworld, group, kinds): equal envs share a compiled step
+#: (``Program``'s key is the task's), which names its context by key, so a context lives as long
+#: as the process, one per distinct configuration (its buffers: nworld x pixels)
+_CONTEXTS: dict = {}
+
+
+def _context(mj: mujoco.MjModel, num_envs: int, group: tuple, kinds: frozenset):
+    """The ``RenderContextPytree`` of one group's render context (made once per configuration)."""
+    key = (fingerprint(mj), num_envs, group, kinds)
+    if key not in _CONTEXTS:
+        cam_id, width, height, shadows, skybox, antialias = group
+        with contextlib.redirect_stdout(io.StringIO()):  # MuJoCo Warp's kernel-load log
+            context = mjx.create_render_context(
+                mjm=mj, nworld=num_envs, cam_res=(width, height), cam_active=[cam_id],
+                render_rgb="rgb" in kinds, render_depth="depth" in kinds, render_seg="segmentation" in kinds,
+                use_shadows=shadows, render_skybox=skybox,
+                samples_per_pixel=2 if antialias else 1,  # 2x2 samples a pixel, averaged
+            )
+        _CONTEXTS[key] = context  # its __del__ would drop its buffers from MJX's registry
+    return _CONTEXTS[key].pytree()
