@@ -20,10 +20,13 @@ The frames are a ray tracer's, not OpenGL's: the same geoms at the same depths, 
 are sampled without mipmaps (a distant checker floor aliases where OpenGL averages it) and
 lighting differs in detail (``tests/test_mjx_cameras.py`` measures both against the CPU).
 
+Each env is drawn with its own model values (``randomize=``'s draws and a task's
+``reset_model_fields``): the forward pass and the renderer run per world under ``vmap``, with
+the env's values swapped into the model, colours, materials, lights and camera poses included.
+
 What Warp's renderer cannot draw is an ``UnsupportedFeatureError`` naming it: ``impl="jax"``,
-the free camera (``camera=None``), ``reflections=True``, and ``randomize=`` of fields that change
-what is drawn (colours, materials, lights, cameras, geom sizes and poses): MJX carries those per
-env for ``env.render`` and ``get_model`` only, and the render context holds one model.
+the free camera (``camera=None``), ``reflections=True``, and ``randomize=`` of a drawn field that
+MuJoCo Warp does not read per world (e.g. ``cam_sensorsize``; ``site_rgba``: Warp draws no sites).
 """
 
 from __future__ import annotations
@@ -39,17 +42,13 @@ import mujoco
 import numpy as np
 
 from mjvec.backends.mjx.engine import mjx
-from mjvec.backends.mjx.impls import UnsupportedFeatureError
+from mjvec.backends.mjx.impls import UnsupportedFeatureError, batchable_model_field
 from mjvec.backends.mjx.program import fingerprint
 from mjvec.randomize import is_visual
 
 __all__ = ["camera_drawer", "unsupported_cameras", "FEATURE"]
 
 FEATURE = "camera observations (mjvec.Camera) on backend='mjx'"
-
-#: model fields besides the visual ones (``mjvec.randomize.is_visual``) that move or resize what is drawn
-_DRAWN_GEOMETRY = ("geom_size", "geom_pos", "geom_quat", "body_pos", "body_quat", "jnt_pos", "jnt_axis", "mesh_vert")
-
 
 def _version() -> str:
     return importlib.metadata.version("mujoco-mjx")
@@ -98,13 +97,13 @@ def _check(task, key: str, camera, randomization) -> int:
         raise _refuse(f"`observations[{key!r}]` = {camera!r}: reflections (a ray tracer of first hits has none)",
                       "mjvec.Camera(reflections=True) on backend='mjx'")
     if randomization is not None:
-        drawn = [f for f in randomization.fields if is_visual(f) or f in _DRAWN_GEOMETRY]
-        if drawn:
+        fixed = [f for f in randomization.fields if is_visual(f) and not batchable_model_field(f)]
+        if fixed:
             raise _refuse(
-                f"`observations[{key!r}]` with randomize= of {drawn}: its render context holds one model for every"
-                " env, so each env's own values would not be drawn (MJX carries them per env for env.render() and"
-                " get_model() only); leave those fields out of randomize= on backend='mjx'",
-                "randomize= of drawn fields with mjvec.Camera on backend='mjx'",
+                f"`observations[{key!r}]` with randomize= of {fixed}: MuJoCo Warp's renderer does not read"
+                " them per world (nor draws sites or tendons), so each env's own values would not show;"
+                " leave them out of randomize= on backend='mjx'",
+                "randomize= of " + ", ".join(fixed) + " with mjvec.Camera on backend='mjx'",
             )
     if isinstance(camera.camera, str):
         return [model.camera(i).name for i in range(model.ncam)].index(camera.camera)  # checked by Camera.renderer
@@ -132,30 +131,44 @@ def camera_drawer(task, model, num_envs: int, cameras: dict, randomization=None)
     contexts = [(_context(mj, num_envs, group, frozenset(kinds.values())), group[2], group[1], kinds)
                 for group, kinds in groups.items()]
 
-    def draw(data):
-        d = jax.vmap(mjx.forward, in_axes=(None, 0))(model, data._data)
+    def draw_world(params, d):  # one env: its own model values (the batch axis is vmap's)
+        m = _with_drawn_params(model, params)
+        d = mjx.forward(m, d)
         frames = {}
         for pytree, h, w, kinds in contexts:
-            d = mjx.refit_bvh(model, d, pytree)
+            d = mjx.refit_bvh(m, d, pytree)
             if "segmentation" in kinds.values():
-                rgb, depth, seg, d = mjx.render_with_segmentation(model, d, pytree)
+                rgb, depth, seg, d = mjx.render_with_segmentation(m, d, pytree)
             else:
-                (rgb, depth, d), seg = mjx.render(model, d, pytree), None
+                (rgb, depth, d), seg = mjx.render(m, d, pytree), None
             # one active camera per context: its pixels are the first h * w of each world's buffers
             for key, kind in kinds.items():
                 if kind == "rgb":
-                    packed = rgb[:, : h * w].reshape(-1, h, w)
+                    packed = rgb[: h * w].reshape(h, w)
                     frames[key] = jnp.stack([(packed >> s) & 0xFF for s in (16, 8, 0)], axis=-1).astype(jnp.uint8)
                 elif kind == "depth":
-                    raw = depth[:, : h * w].reshape(-1, h, w).astype(jnp.float32)
+                    raw = depth[: h * w].reshape(h, w).astype(jnp.float32)
                     frames[key] = jnp.where(raw > 0, raw, far)
                 else:
-                    pairs = seg[:, : h * w].reshape(-1, h, w, 2)
+                    pairs = seg[: h * w].reshape(h, w, 2)
                     geom = pairs[..., 1] == int(mujoco.mjtObj.mjOBJ_GEOM)
                     frames[key] = jnp.where(geom, pairs[..., 0], -1).astype(jnp.int32)
         return frames
 
+    def draw(data):
+        return jax.vmap(draw_world)(data.model_params, data._data)
+
     return draw
+
+
+def _with_drawn_params(model, params: dict):
+    """``model`` with one env's values of every field in ``params``, the drawn ones included
+    (``with_params`` leaves those out: the physics never reads them)."""
+    opt = {k[4:]: v for k, v in params.items() if k.startswith("opt.")}
+    fields = {k: v for k, v in params.items() if not k.startswith("opt.")}
+    if opt:
+        fields["opt"] = model.opt.replace(**opt)
+    return model.replace(**fields)
 
 
 #: the render contexts made, by (model, nworld, group, kinds): equal envs share a compiled step
