@@ -200,6 +200,8 @@ def test_what_warps_renderer_cannot_draw_is_refused_by_name():
     with pytest.raises(UnsupportedFeatureError, match=r"free camera \(camera=None.*cameras \['track'\]") as e:
         mjvec.make(HOPPER, N, backend="mjx", impl="warp", observations={"pixels": mjvec.Camera()})
     assert "camera=None" in e.value.feature
+    with pytest.raises(UnsupportedFeatureError, match=r"free camera"):
+        mjvec.make(HOPPER, N, backend="mjx", impl="warp", observations=mjvec.Camera(-1))
     with pytest.raises(UnsupportedFeatureError, match=r"reflections"):
         mjvec.make(HOPPER, N, backend="mjx", impl="warp", observations=mjvec.Camera("track", reflections=True))
     with pytest.raises(UnsupportedFeatureError, match=r"randomize= of \['cam_sensorsize'\].*per world") as e:

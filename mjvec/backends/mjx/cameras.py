@@ -45,6 +45,7 @@ from mjvec.backends.mjx.engine import mjx
 from mjvec.backends.mjx.impls import UnsupportedFeatureError, batchable_model_field
 from mjvec.backends.mjx.program import fingerprint
 from mjvec.randomize import is_visual
+from mjvec.render import resolve_camera
 
 __all__ = ["camera_drawer", "unsupported_cameras", "FEATURE"]
 
@@ -86,10 +87,12 @@ def _check(task, key: str, camera, randomization) -> int:
     """The model camera id of ``camera`` (``observations[key]``), or the refusal of what Warp cannot draw."""
     model = task.model
     names = [model.camera(i).name or str(i) for i in range(model.ncam)]
-    if camera.camera is None:
+    name = camera.camera if isinstance(camera.camera, str) else None
+    cam_id = resolve_camera(model, None if name is not None else camera.camera, name)  # -1: the free camera
+    if cam_id < 0:
         where = f"one of the model's cameras {names}" if names else "a camera (the model has none: add one to it)"
         raise _refuse(
-            f"`observations[{key!r}]` = {camera!r}: the free camera (camera=None, env.render's view); Warp's"
+            f"`observations[{key!r}]` = {camera!r}: the free camera (camera=None or -1, env.render's view); Warp's"
             f" renderer draws the model's own cameras only: name {where}",
             "mjvec.Camera(camera=None) on backend='mjx'",
         )
@@ -105,9 +108,7 @@ def _check(task, key: str, camera, randomization) -> int:
                 " leave them out of randomize= on backend='mjx'",
                 "randomize= of " + ", ".join(fixed) + " with mjvec.Camera on backend='mjx'",
             )
-    if isinstance(camera.camera, str):
-        return [model.camera(i).name for i in range(model.ncam)].index(camera.camera)  # checked by Camera.renderer
-    return int(camera.camera)
+    return cam_id
 
 
 def _has_skybox(model: mujoco.MjModel) -> bool:
