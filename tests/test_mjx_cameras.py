@@ -138,6 +138,39 @@ def test_each_env_is_drawn_with_its_own_colours_light_and_camera_pose(gl):
     env.close()
 
 
+def test_a_tasks_per_env_target_is_drawn_where_each_env_put_it(gl):
+    # ReacherEasy draws its target's geom_pos per env at reset (Task.reset_model_fields); the target is a
+    # static geom, whose pose MuJoCo Warp computes once, in make_data: the drawer computes it per env
+    import copy
+
+    import jax
+
+    from mjvec.render import RenderState
+    from mjvec.render_tiled import TiledRenderer
+
+    env = mjvec.make("ReacherEasy-v0", N, backend="mjx", impl="warp",
+                     observations=mjvec.Camera("fixed", kind="segmentation", **SIZE))
+    got, _ = env.reset(seed=0)
+    model = env.task.model
+    geom_pos = np.asarray(jax.device_get(env._backend._state.params["geom_pos"]))
+    target = [g for g in range(model.ngeom) if model.geom(g).name == "target"][0]
+    assert np.abs(geom_pos[0, target] - geom_pos[1, target]).max() > 0.01  # two places
+
+    def env_model(j):
+        m = copy.copy(model)
+        m.geom_pos[:] = geom_pos[j]
+        return m
+
+    s = env._backend.render_state(np.arange(N))
+    want = TiledRenderer(model, camera_name="fixed", kind="segmentation", **SIZE).render(
+        RenderState(model, s.qpos, s.qvel, s.act, s.mocap_pos, s.mocap_quat, models=env_model))
+    assert (got == want).mean() > 0.99  # measured 99.8% (edge pixels)
+    for j in range(N):  # the target's pixels where the CPU draws them (measured: within 0.1 pixel)
+        np.testing.assert_allclose(np.argwhere(got[j] == target).mean(0), np.argwhere(want[j] == target).mean(0),
+                                   atol=0.5)
+    env.close()
+
+
 def test_warp_frames_of_a_task_agree_with_the_cpu_backends(gl):
     # Hopper's tracking camera, textured floor and body: same geoms and depths; colours differ (below)
     got, want = _both(HOPPER, "track", steps=6)
