@@ -9,7 +9,8 @@ Phases, each timed, everything written under ``--out``:
    extras, and on a GPU ``jax[cuda12]`` and torch (PyPI's CUDA build); only what is missing,
    into this virtual environment or, when Python is not a venv's, a new one (``--venv``).
 2. environment: JAX's devices, whether MuJoCo Warp loads, versions (``environment.json``).
-3. tests: ``tests/test_mjx_warp.py``, ``tests/test_mjx_cameras.py`` (not with ``--small``) and the core of ``tests/test_mjx.py`` with each MJX
+3. tests: ``tests/test_mjx_warp.py``, ``tests/test_mjx_cameras.py`` (not with ``--small``) and
+   the core of ``tests/test_mjx.py`` with each MJX
    implementation as the default (``MJVEC_MJX_IMPL``), on the chosen device (``tests-*.txt``).
 4. agreement: each impl against the CPU backend from ``reset_noise_scale=0`` states, the max
    difference per step of observations and rewards, and whether terminations agree

@@ -40,8 +40,7 @@ import jax
 import jax.numpy as jnp
 import mujoco
 import numpy as np
-
-from mujoco.mjx._src import math
+from mujoco.mjx._src import math  # MJX's quaternion helpers, for the static geoms' poses
 
 from mjvec.backends.mjx.engine import mjx
 from mjvec.backends.mjx.impls import UnsupportedFeatureError, batchable_model_field
@@ -52,6 +51,7 @@ from mjvec.render import resolve_camera
 __all__ = ["camera_drawer", "unsupported_cameras", "FEATURE"]
 
 FEATURE = "camera observations (mjvec.Camera) on backend='mjx'"
+
 
 def _version() -> str:
     return importlib.metadata.version("mujoco-mjx")
@@ -121,7 +121,8 @@ def camera_drawer(task, model, num_envs: int, cameras: dict, randomization=None)
     """``draw(data) -> {key: (num_envs, H, W, ...) frames}`` of the ``mjvec.Camera`` sources ``cameras``.
 
     ``model``: the ``impl="warp"`` ``mjx.Model``; ``data``: the step's batched fields (the
-    ``DataView`` a task's ``observe`` reads, traced). Raises ``UnsupportedFeatureError`` for what Warp's renderer cannot draw.
+    ``DataView`` a task's ``observe`` reads, traced). Raises ``UnsupportedFeatureError`` for
+    what Warp's renderer cannot draw.
     """
     groups = {}  # (camera id, width, height, shadows, skybox, antialias) -> {key: kind}
     for key, camera in cameras.items():
@@ -134,7 +135,8 @@ def camera_drawer(task, model, num_envs: int, cameras: dict, randomization=None)
     # MuJoCo Warp computes the poses of static geoms (welded to the world, not under a mocap body) once,
     # in make_data: where an env's own geom or body poses are drawn, they are computed here for drawing
     drawn = set(getattr(task, "reset_model_fields", ())) | set(() if randomization is None else randomization.fields)
-    static = np.flatnonzero((mj.body_weldid[mj.geom_bodyid] == 0) & (mj.body_mocapid[mj.body_rootid[mj.geom_bodyid]] == -1))
+    body = mj.geom_bodyid
+    static = np.flatnonzero((mj.body_weldid[body] == 0) & (mj.body_mocapid[mj.body_rootid[body]] == -1))
     if not static.size or not drawn & {"geom_pos", "geom_quat", "body_pos", "body_quat"}:
         static = None
     contexts = [(_context(mj, num_envs, group, frozenset(kinds.values())), group[2], group[1], kinds)
