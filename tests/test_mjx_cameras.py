@@ -189,11 +189,13 @@ def test_warp_frames_of_a_task_agree_with_the_cpu_backends(gl):
 def test_stacked_frames_and_final_obs_are_those_of_a_run_without_a_time_limit():
     k = 2
     observations = {"state": "state", "pixels": mjvec.Camera("track", stack=k, **SIZE),
-                    "depth": mjvec.Camera("track", kind="depth", **SIZE)}
+                    "depth": mjvec.Camera("track", kind="depth", **SIZE),
+                    "small": mjvec.Camera(0, width=16, height=12)}  # another size: a second render context
     env = mjvec.make(HOPPER, N, backend="mjx", impl="warp", autoreset_mode="same_step", max_episode_steps=2,
                      observations=observations)
     ref = mjvec.make(HOPPER, N, backend="mjx", impl="warp", observations=observations)
     assert env.single_observation_space["pixels"].shape == (24, 32, 3 * k)
+    assert env.single_observation_space["small"].shape == (12, 16, 3)
     actions = np.random.default_rng(1).uniform(-1, 1, (2, *env.action_space.shape))
     first, _ = env.reset(seed=3)
     ref_first, _ = ref.reset(seed=3)
@@ -203,11 +205,13 @@ def test_stacked_frames_and_final_obs_are_those_of_a_run_without_a_time_limit():
     obs, *_ = env.step(actions[0])
     ref_obs, *_ = ref.step(actions[0])
     np.testing.assert_array_equal(obs["pixels"], ref_obs["pixels"])
+    np.testing.assert_array_equal(obs["small"], ref_obs["small"])
+    assert obs["small"].shape == (N, 12, 16, 3) and obs["small"].any()
     np.testing.assert_array_equal(obs["pixels"][..., :3], first["pixels"][..., 3:])  # oldest first
     obs, _, _, truncated, info = env.step(actions[1])  # the time limit: final_obs, new episodes
     ref_obs, *_ = ref.step(actions[1])
     assert truncated.all() and info["_final_obs"].all()
-    for key in ("pixels", "depth"):  # the terminal frames are kept, bit for bit
+    for key in ("pixels", "depth", "small"):  # the terminal frames are kept, bit for bit
         np.testing.assert_array_equal(np.stack([f[key] for f in info["final_obs"]]), ref_obs[key])
     np.testing.assert_array_equal(obs["pixels"][..., :3], obs["pixels"][..., 3:])  # each new episode's frame 0
     assert env.observation_space.contains(obs)
