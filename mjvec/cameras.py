@@ -1,16 +1,20 @@
-"""``mjvec.Camera``: camera images as an observation source of ``observations=`` (CPU backend).
+"""``mjvec.Camera``: camera images as an observation source of ``observations=``.
 
     env = mjvec.make("Hopper-v5", 16, observations={
         "state": "state", "pixels": mjvec.Camera(width=84, height=84, stack=3),
         "depth": mjvec.Camera(kind="depth"), "ids": mjvec.Camera(kind="segmentation"),
     })
 
-Each camera draws every env's current state with its own model parameters, all envs of a
-step into one tiled framebuffer read back once (``mjvec.render_tiled.TiledRenderer``): rgb is
-uint8 ``(H, W, 3)``; depth float32 ``(H, W)``, metres along the camera's axis; segmentation
-int32 ``(H, W)`` geom ids, -1 where no geom is hit. ``camera`` names a model camera (or its
-index); None is the free camera of ``env.render`` (the task's ``default_camera_config``).
+Each camera draws every env's current state with its own model parameters: rgb is uint8
+``(H, W, 3)``; depth float32 ``(H, W)``, metres along the camera's axis; segmentation int32
+``(H, W)`` geom ids, -1 where no geom is hit. ``camera`` names a model camera (or its index);
+None is the free camera of ``env.render`` (the task's ``default_camera_config``).
 ``stack=k`` stacks the last ``k`` frames (``ObservedTask.stack_observation``).
+
+On the CPU backend all envs of a step are drawn into one tiled OpenGL framebuffer read back
+once (``mjvec.render_tiled.TiledRenderer``). On ``backend="mjx"`` with ``impl="warp"`` they
+are drawn inside the jitted step by MuJoCo Warp's batch renderer, a ray tracer
+(``mjvec.backends.mjx.cameras``: model cameras only; ``impl="jax"`` cannot draw them).
 """
 
 from __future__ import annotations
@@ -35,7 +39,8 @@ class Camera:
     """A camera observation: ``Camera(camera=None, width=84, height=84, kind="rgb", stack=None)``.
 
     Args:
-      camera: a model camera's name or index; None: the free camera of ``env.render``.
+      camera: a model camera's name or index; None: the free camera of ``env.render`` (CPU
+        backend only: MuJoCo Warp's renderer on MJX draws model cameras only).
       width, height: pixels of one frame.
       kind: ``"rgb"`` (uint8 ``(H, W, 3)``), ``"depth"`` (float32 ``(H, W)``, metres) or
         ``"segmentation"`` (int32 ``(H, W)``, geom ids, -1 for none).
@@ -48,7 +53,8 @@ class Camera:
         skybox, and multisample its edges (the model's ``offsamples``). All off by default:
         an observation is for a policy, and software OpenGL draws about 8x faster without
         shadows and reflections and 2-4x faster without multisampling. All True: the
-        frames of ``env.render``.
+        frames of ``env.render``. On MJX (Warp's ray tracer): shadows are its ``use_shadows``,
+        skybox its ``render_skybox``, antialias 2 x 2 samples a pixel; reflections are refused.
     """
 
     def __init__(self, camera: int | str | None = None, width: int = 84, height: int = 84, kind: str = "rgb", *,

@@ -81,6 +81,7 @@ class ObservedTask:
         self.sources = {_ONE: observations} if self._one else dict(observations)
         self._renderers = {key: s.renderer(task) for key, s in self.sources.items() if isinstance(s, Camera)}
         self._backend = None  # what draws the cameras and casts the rays, from attach()
+        self._drawer = None  # draw(data) -> {key: frames} of every camera, where the backend draws them (MJX)
         self._casters = {}  # {key: cast(origins, directions, data)} of each ray sensor, from attach()
         # {key: (k, values per pixel)} of the cameras whose last k frames are stacked
         self._stacks = {key: (s.stack, s.channels) for key, s in self.sources.items()
@@ -117,8 +118,11 @@ class ObservedTask:
         """
         self._backend = backend
         if self._renderers:
-            cameras = [s for s in self.sources.values() if isinstance(s, Camera)]
-            check_context(max(c.width for c in cameras), max(c.height for c in cameras))
+            cameras = {key: s for key, s in self.sources.items() if isinstance(s, Camera)}
+            if hasattr(backend, "camera_drawer"):  # MJX: drawn inside its jitted step (MuJoCo Warp's renderer)
+                self._drawer = backend.camera_drawer(cameras)
+            else:  # the CPU: the tiled OpenGL renderers, over the backend's render_state
+                check_context(max(c.width for c in cameras.values()), max(c.height for c in cameras.values()))
         for key, source in self.sources.items():
             if isinstance(source, Rays):
                 self._casters[key] = backend.ray_caster(source.frame(self.task)[1])
@@ -168,9 +172,11 @@ class ObservedTask:
         return getattr(self.__dict__["task"], name)
 
     def observe(self, xp, data) -> Any:
+        # the backend's drawer draws every camera in one call (the kinds of a camera in one pass)
+        frames = {} if self._drawer is None else self._drawer(data)
         if self._one:
-            return self._terms[_ONE].observe(xp, data)
-        return {key: term.observe(xp, data) for key, term in self._terms.items()}
+            return frames[_ONE] if frames else self._terms[_ONE].observe(xp, data)
+        return {key: frames[key] if key in frames else term.observe(xp, data) for key, term in self._terms.items()}
 
     def __repr__(self) -> str:
         return f"{self.task!r} observing {self.sources}"

@@ -170,7 +170,6 @@ class MjVecEnv(EnvAttributes, CheckedCalls, VectorEnv):
             array_type=array_type, nthread=nthread, variants=variants, devices=devices, impl=impl,
             actions=self.action_spec,
             obs_dtypes=None if obs_dtype is None else outputs.obs_dtypes(self.observation_space),
-            cameras=getattr(observed, "cameras", False),
         )
         if observed is not task:
             observed.attach(self._backend)

@@ -9,12 +9,16 @@ Phases, each timed, everything written under ``--out``:
    extras, and on a GPU ``jax[cuda12]`` and torch (PyPI's CUDA build); only what is missing,
    into this virtual environment or, when Python is not a venv's, a new one (``--venv``).
 2. environment: JAX's devices, whether MuJoCo Warp loads, versions (``environment.json``).
-3. tests: ``tests/test_mjx_warp.py`` and the core of ``tests/test_mjx.py`` with each MJX
+3. tests: ``tests/test_mjx_warp.py``, ``tests/test_mjx_cameras.py`` (not with ``--small``) and
+   the core of ``tests/test_mjx.py`` with each MJX
    implementation as the default (``MJVEC_MJX_IMPL``), on the chosen device (``tests-*.txt``).
 4. agreement: each impl against the CPU backend from ``reset_noise_scale=0`` states, the max
    difference per step of observations and rewards, and whether terminations agree
    (``agreement.json``).
-5. benchmark: ``mjvec.tools.bench_mjx.measure``: HalfCheetah, Ant, Humanoid (``solver="newton"``)
+5. cameras (impl="warp" only): frames/s of ``mjvec.Camera`` observations drawn by MuJoCo Warp's
+   batch renderer inside the step (Hopper-v5's "track" camera, rgb, and rgb + depth +
+   segmentation), against the same env observing its state alone (``cameras.json``).
+6. benchmark: ``mjvec.tools.bench_mjx.measure``: HalfCheetah, Ant, Humanoid (``solver="newton"``)
    x N = 1024, 4096, 16384 x impl warp and jax, NumPy, JAX and torch outputs, each against a
    bare ``jit(vmap(mjx.step))`` scan of the same impl (``bench.json``, ``bench.txt``).
 
@@ -132,7 +136,10 @@ def run_tests(out: Path, impls: list[str], timeout: float, quick: bool) -> list[
     if "warp" in impls:
         select = ["-k", "warp_steps_agree or through_autoresets and next_step or torch_on_warp"] if quick else []
         rows.append(_pytest(out, "test_mjx_warp", ["tests/test_mjx_warp.py", *select], dict(os.environ),
-                            max(1.0, (end - time.perf_counter()) / 2)))
+                            max(1.0, (end - time.perf_counter()) / (2 if quick else 3))))
+        if not quick:  # its comparisons with the CPU's frames skip, saying why, where OpenGL cannot load
+            rows.append(_pytest(out, "test_mjx_cameras", ["tests/test_mjx_cameras.py"], dict(os.environ),
+                                max(1.0, (end - time.perf_counter()) / 3)))
     core = "agrees_with_cpu_backend and Hopper" if quick else TEST_CORE
     for i, impl in enumerate(impls):
         left = (end - time.perf_counter()) / (len(impls) - i)
@@ -176,6 +183,50 @@ def agreement(impls: list[str], tasks: list[str], num_envs: int, steps: int) -> 
     return rows
 
 
+CAMERA_NUM_ENVS = [1024, 4096]
+
+
+def camera_rates(num_envs: list[int], size: tuple[int, int], steps: int, deadline: float) -> list[dict]:
+    """Env-steps/s and camera frames/s of Hopper-v5 on impl="warp" with JAX outputs (no host copy),
+    observing its state alone, one rgb camera, and rgb + depth + segmentation of the same camera."""
+    import jax
+    import jax.numpy as jnp
+
+    import mjvec
+
+    width, height = size
+    kinds = {"state": {"state": "state"},
+             "rgb": {"state": "state", "rgb": mjvec.Camera("track", width, height)},
+             "rgb+depth+seg": {"state": "state", "rgb": mjvec.Camera("track", width, height),
+                               "depth": mjvec.Camera("track", width, height, kind="depth"),
+                               "seg": mjvec.Camera("track", width, height, kind="segmentation")}}
+    rows = []
+    for n in num_envs:
+        for label, observations in kinds.items():
+            row = {"task": "Hopper-v5", "num_envs": n, "observation": label, "size": f"{width}x{height}"}
+            if time.perf_counter() > deadline:
+                rows.append({**row, "skipped": "out of time"})
+                continue
+            t0 = time.perf_counter()
+            env = mjvec.make("Hopper-v5", n, backend="mjx", impl="warp", array_type="jax", observations=observations)
+            actions = jnp.zeros((n, *env.single_action_space.shape))
+            jax.block_until_ready(env.reset(seed=0)[0])
+            jax.block_until_ready(env.step(actions)[0])  # compiled
+            row["compile_s"] = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            for _ in range(steps):
+                obs = env.step(actions)[0]
+            jax.block_until_ready(obs)
+            rate = n * steps / (time.perf_counter() - t0)
+            cameras = len(observations) - 1
+            row.update(env_steps_per_s=rate, frames_per_s=rate * cameras if cameras else None, cameras=cameras)
+            env.close()
+            log(f"cameras Hopper-v5 N={n} {label} {width}x{height}: {rate:,.0f} env-steps/s,"
+                f" {rate * cameras:,.0f} camera frames/s (compiled in {row['compile_s']:.1f} s)")
+            rows.append(row)
+    return rows
+
+
 def check_targets(bench: list[dict], env: dict) -> list[dict]:
     """The issue's targets, judged at the fastest Humanoid / HalfCheetah row with JAX or torch outputs
     (the ratio to the bare scan at that same row); judged only where JAX ran on a GPU."""
@@ -205,6 +256,16 @@ def summary(results: dict) -> str:
     lines += [f"| {r['impl']} | {r['task']} | {r['num_envs']} | {r['steps']} | {max(r['obs_max_diff_per_step']):.2e} |"
               f" {max(r['reward_max_diff_per_step'], default=0):.2e} | {r['same_terminations']} |"
               for r in results["agreement"]]
+    if results["cameras"]:
+        lines += ["", "## cameras on impl='warp' (Hopper-v5 'track', JAX outputs)", "",
+                  "| N | observation | size | env-steps/s | frames/s | compile s |", "|---|---|---|---|---|---|"]
+        for r in results["cameras"]:
+            if "skipped" in r:
+                lines.append(f"| {r['num_envs']} | {r['observation']} | {r['size']} | skipped: {r['skipped']} | | |")
+                continue
+            frames = "-" if r["frames_per_s"] is None else f"{r['frames_per_s']:,.0f}"
+            lines.append(f"| {r['num_envs']} | {r['observation']} | {r['size']} | {r['env_steps_per_s']:,.0f} |"
+                         f" {frames} | {r['compile_s']:.1f} |")
     measured = [r for r in results["bench"] if "skipped" not in r]
     skipped = [r for r in results["bench"] if "skipped" in r]
     lines += ["", "## benchmark (env-steps/s; physics steps/s = x frame_skip)", "", "```", table(measured), "```"]
@@ -240,6 +301,15 @@ def checks(args) -> int:
     (out / "agreement.json").write_text(json.dumps(agree, indent=2))
     seconds["agreement"] = time.perf_counter() - t0
 
+    t0 = time.perf_counter()
+    cams = []
+    if "warp" in impls and not args.skip_cameras:
+        left = deadline - args.reserve - time.perf_counter()
+        cams = camera_rates([4] if args.small else CAMERA_NUM_ENVS, (32, 24) if args.small else (64, 64),
+                            3 if args.small else 20, time.perf_counter() + 0.3 * left)
+    (out / "cameras.json").write_text(json.dumps(cams, indent=2))
+    seconds["cameras"] = time.perf_counter() - t0
+
     from mjvec.tools.bench_mjx import measure, table
 
     t0 = time.perf_counter()
@@ -253,7 +323,7 @@ def checks(args) -> int:
     seconds["install"] = args.install_seconds
 
     results = {"environment": env, "seconds": seconds, "tests": tests, "agreement": agree, "bench": bench,
-               "targets": check_targets(bench, env), "argv": sys.argv[1:]}
+               "cameras": cams, "targets": check_targets(bench, env), "argv": sys.argv[1:]}
     (out / "results.json").write_text(json.dumps(results, indent=2))
     text = summary(results)
     (out / "summary.md").write_text(text)
@@ -277,6 +347,7 @@ def main(argv=None) -> int:
     p.add_argument("--budget", type=float, default=450.0, help="seconds for the checks after the install (default 450)")
     p.add_argument("--reserve", type=float, default=30.0, help="seconds kept at the end for writing (default 30)")
     p.add_argument("--skip-tests", action="store_true")
+    p.add_argument("--skip-cameras", action="store_true", help="leave out the camera frames/s phase")
     p.add_argument("--no-install", action="store_true", help="use this interpreter as it is")
     p.add_argument("--venv", default=str(ROOT / ".venv-gpu-check"),
                    help="where to make a virtual environment when this Python is not one's (default .venv-gpu-check)")

@@ -67,12 +67,11 @@ def check_backend_options(name: Any, array_type: Any, **options: Any) -> str:
 
 def make_backend(name: str, rules, num_envs: int, observation_space, *, array_type: str = "numpy",
                  nthread: int | None = None, variants=None, devices=None, actions=None,
-                 obs_dtypes=None, cameras: bool = False, impl=None) -> Backend:
+                 obs_dtypes=None, impl=None) -> Backend:
     """The backend called ``name`` for ``num_envs`` envs under the episode ``rules``.
 
     ``observation_space`` is the task's (batched); ``obs_dtypes``, the dtypes the caller
-    gets (a tree shaped as the observation, ``outputs.obs_dtypes``), or None for the task's;
-    ``cameras``: the observations draw cameras (MJX: ``UnsupportedFeatureError``, saying why).
+    gets (a tree shaped as the observation, ``outputs.obs_dtypes``), or None for the task's.
     """
     check_backend_options(name, array_type, nthread=nthread, variants=variants, devices=devices, impl=impl)
     if name == "cpu":
@@ -93,9 +92,5 @@ def make_backend(name: str, rules, num_envs: int, observation_space, *, array_ty
             f"backend='mjx' needs JAX and MuJoCo MJX ({e}): pip install 'mjvec[mjx]'"
             " (or jax[cuda12] for NVIDIA GPUs, see docs/mjx.md)"
         ) from e
-    if cameras:
-        from mjvec.backends.mjx.cameras import unsupported_cameras
-
-        raise unsupported_cameras()
     return MjxBackend(rules, num_envs, observation_space, array_type=array_type, actions=actions, devices=devices,
                       obs_dtypes=obs_dtypes, impl=impl)

@@ -26,6 +26,7 @@ import mujoco
 import numpy as np
 
 from mjvec import validation
+from mjvec.backends.mjx.cameras import camera_drawer, unsupported_cameras
 from mjvec.backends.mjx.devices import env_sharding, warn_cpu_lapack
 from mjvec.backends.mjx.engine import has_field
 from mjvec.backends.mjx.functional import FunctionalEnv
@@ -338,6 +339,17 @@ class MjxBackend:
     def ray_caster(self, exclude_body: int):
         """``cast(origins, directions, data)``: ``mjx.ray`` of every env's rays, traced (``mjvec.backends.mjx.rays``)."""
         return ray_caster(self.task, self.model, exclude_body, UnsupportedFeatureError)
+
+    def camera_drawer(self, cameras: dict):
+        """``draw(data) -> {key: frames}``: MuJoCo Warp's batch renderer of the ``mjvec.Camera`` sources
+        ``cameras`` (``{key: Camera}``), traced in the step (``mjvec.backends.mjx.cameras``).
+
+        Raises ``UnsupportedFeatureError`` where they cannot be drawn (``impl="jax"``, the free camera...).
+        """
+        error = unsupported_cameras(self.impl)
+        if error is not None:
+            raise error
+        return camera_drawer(self.task, self.model, self.num_envs, cameras, self.randomization)
 
     def render_state(self, env_ids: np.ndarray):
         """The state of simulations ``env_ids`` for drawing them (``mjvec.render.RenderState``)."""

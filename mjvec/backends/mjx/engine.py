@@ -32,13 +32,15 @@ class DataView:
     ``data._impl`` and warns when they are read from ``data``.
     """
 
-    __slots__ = ("_data", "timestep", "repeat_reward")
+    __slots__ = ("_data", "timestep", "repeat_reward", "model_params")
     _public = None
 
-    def __init__(self, data, timestep, repeat_reward=None):
+    def __init__(self, data, timestep, repeat_reward=None, model_params=None):
         self._data = data
         self.timestep = timestep  # (n,): each env's opt.timestep (randomize= may vary it)
         self.repeat_reward = repeat_reward  # (n,) with Task.action_repeat > 1: the earlier control steps' rewards
+        # {field: (n, ...)}: each env's model values (randomize=, Task.reset_model_fields), for drawing cameras
+        self.model_params = {} if model_params is None else model_params
 
     def __getattr__(self, name: str):
         data = self._data

@@ -118,7 +118,7 @@ class MjxSimulation:
         timestep = self.params.get("opt.timestep")
         if timestep is None:
             timestep = jnp.broadcast_to(self.model.opt.timestep, (self.program.num_envs,))
-        return DataView(raw, timestep, self.repeat_reward)
+        return DataView(raw, timestep, self.repeat_reward, self.params)
 
     def detach(self, values: dict[str, Any]) -> dict[str, Any]:
         return values  # traced values are immutable
