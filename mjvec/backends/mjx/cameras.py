@@ -40,10 +40,9 @@ import jax
 import jax.numpy as jnp
 import mujoco
 import numpy as np
-from mujoco.mjx._src import math  # MJX's quaternion helpers, for the static geoms' poses
 
 from mjvec.backends.mjx.engine import mjx
-from mjvec.backends.mjx.impls import UnsupportedFeatureError, batchable_model_field
+from mjvec.backends.mjx.impls import UnsupportedFeatureError, batchable_model_field, static_geom_poses
 from mjvec.backends.mjx.program import fingerprint
 from mjvec.randomize import is_visual
 from mjvec.render import resolve_camera
@@ -132,13 +131,10 @@ def camera_drawer(task, model, num_envs: int, cameras: dict, randomization=None)
             camera.kind)
     mj = task.model
     far = np.float32(mj.vis.map.zfar * mj.stat.extent)
-    # MuJoCo Warp computes the poses of static geoms (welded to the world, not under a mocap body) once,
-    # in make_data: where an env's own geom or body poses are drawn, they are computed here for drawing
+    # the static geoms' poses an env's own values move (MuJoCo Warp computes them once, in make_data);
+    # the simulation keeps them written, and a forward here does not move them: for a drawer given other data
     drawn = set(getattr(task, "reset_model_fields", ())) | set(() if randomization is None else randomization.fields)
-    body = mj.geom_bodyid
-    static = np.flatnonzero((mj.body_weldid[body] == 0) & (mj.body_mocapid[mj.body_rootid[body]] == -1))
-    if not static.size or not drawn & {"geom_pos", "geom_quat", "body_pos", "body_quat"}:
-        static = None
+    static = static_geom_poses(mj, drawn)
     contexts = [(_context(mj, num_envs, group, frozenset(kinds.values())), group[2], group[1], kinds)
                 for group, kinds in groups.items()]
 
@@ -146,11 +142,7 @@ def camera_drawer(task, model, num_envs: int, cameras: dict, randomization=None)
         m = _with_drawn_params(model, params)
         d = mjx.forward(m, d)
         if static is not None:
-            body = mj.geom_bodyid[static]
-            xquat = d.xquat[body]
-            xpos = d.xpos[body] + jax.vmap(math.rotate)(m.geom_pos[static], xquat)
-            xmat = jax.vmap(math.quat_to_mat)(jax.vmap(math.quat_mul)(xquat, m.geom_quat[static]))
-            d = d.replace(geom_xpos=d.geom_xpos.at[static].set(xpos), geom_xmat=d.geom_xmat.at[static].set(xmat))
+            d = static(m, d)
         frames = {}
         for pytree, h, w, kinds in contexts:
             d = mjx.refit_bvh(m, d, pytree)

@@ -22,12 +22,14 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import mujoco
+import numpy as np
 
 from mjvec.backends.mjx.engine import mjx
 from mjvec.backends.mjx.ops import where
 from mjvec.envs import TASKS
 
 __all__ = [
+    "static_geom_poses",
     "UnsupportedFeatureError", "unsupported_feature", "put_model", "warp_unavailable", "resolve_impl",
     "make_template", "batch_data",
     "select_data", "with_rne_postconstraint", "batchable_model_field", "DEFAULT_ENV",
@@ -138,6 +140,37 @@ def with_rne_postconstraint(model):
     """``model`` whose ``mjx.forward`` also computes ``cacc``, ``cfrc_int``, ``cfrc_ext`` (Warp's option)."""
     opt = model.opt
     return model.replace(opt=opt.replace(_impl=opt._impl.replace(run_rne_postconstraint=True)))
+
+
+def static_geom_poses(mjm: mujoco.MjModel, drawn):
+    """``fix(m, d)``: ``d`` with the poses of the static geoms (on bodies welded to the world, not
+    under a mocap body) computed from ``m``'s own ``geom_pos``/``geom_quat`` and their bodies' poses;
+    or ``None`` where none of ``drawn`` (the per-env fields) moves one.
+
+    MuJoCo Warp computes static geoms' poses once, in ``make_data``, from the model it is given,
+    and never again: where an env's own values move one (reacher's target, ``randomize=`` of a
+    floor's ``geom_pos``), its collisions, observations and frames would see the nominal pose. Run
+    after a forward (``xpos``, ``xmat`` of the bodies); the steps then keep the poses written.
+    """
+    body = mjm.geom_bodyid
+    static = np.flatnonzero((mjm.body_weldid[body] == 0) & (mjm.body_mocapid[mjm.body_rootid[body]] == -1))
+    if not static.size or not set(drawn) & {"geom_pos", "geom_quat", "body_pos", "body_quat"}:
+        return None
+    body = body[static]
+
+    def fix(m, d):
+        xmat = d.xmat[body]  # (k, 3, 3)
+        xpos = d.xpos[body] + jnp.einsum("kij,kj->ki", xmat, m.geom_pos[static])
+        w, x, y, z = jnp.moveaxis(m.geom_quat[static], -1, 0)
+        local = jnp.stack([  # MuJoCo's mju_quat2Mat, row-major
+            1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y),
+            2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x),
+            2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y),
+        ], axis=-1).reshape(-1, 3, 3)
+        return d.replace(geom_xpos=d.geom_xpos.at[static].set(xpos),
+                         geom_xmat=d.geom_xmat.at[static].set(jnp.matmul(xmat, local)))
+
+    return fix
 
 
 def batchable_model_field(name: str) -> bool:

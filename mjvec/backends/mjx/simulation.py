@@ -18,7 +18,7 @@ import numpy as np
 from jax import lax
 
 from mjvec.backends.mjx.engine import MAXVAL, ON_DEMAND_FIELDS, DataView, mjx, unflatten_state
-from mjvec.backends.mjx.impls import batch_data, select_data, with_rne_postconstraint
+from mjvec.backends.mjx.impls import batch_data, select_data, static_geom_poses, with_rne_postconstraint
 from mjvec.backends.mjx.ops import where
 from mjvec.backends.mjx.randomize import derived_constants, with_params
 from mjvec.core.episode import Faults
@@ -109,6 +109,9 @@ class MjxSimulation:
         self.program, self.model, self.template = program, model, template
         self.raw, self.params = raw, params
         self.repeat_reward = None  # set by advance() with Task.action_repeat > 1
+        # impl="warp": the static geoms' poses an env's own values move, written after each forward
+        # (MuJoCo Warp computes them once, in make_data)
+        self._static = static_geom_poses(program.task.model, params) if program.impl == "warp" else None
 
     @property
     def data(self) -> DataView:
@@ -170,6 +173,13 @@ class MjxSimulation:
         self.repeat_reward = partial
         return data, jnp.reshape(bad, (-1, *bad.shape[2:]))
 
+    def _forward(self, model):
+        """``mjx.forward`` of every env with its own parameters (and its own static geoms' poses on warp)."""
+        if self._static is None:
+            return _batched(mjx.forward, model, self.params)
+        fix = self._static
+        return _batched(lambda m, d: fix(m, mjx.forward(m, d)), model, self.params)
+
     def _reset_model(self):
         """The model of the reset's ``mjx.forward``: without actuation for ``Task.reset_without_actuation``."""
         return _without_actuation(self.model) if self.program.reset_without_actuation else self.model
@@ -186,13 +196,13 @@ class MjxSimulation:
             data = data.replace(qpos=jnp.asarray(qpos, data.qpos.dtype), qvel=jnp.asarray(qvel, data.qvel.dtype))
             if act is not None:
                 data = data.replace(act=jnp.asarray(act, data.act.dtype))
-            if program.forward_at_reset or program.settle_steps:
-                data = _batched(mjx.forward, forward_model, self.params)(forward_model, data)
+            if program.forward_at_reset or program.settle_steps or self._static is not None:
+                data = self._forward(forward_model)(forward_model, data)
             if program.settle_steps:  # Task.settle_steps: zero controls, then the clock restarts
                 step = _batched(mjx.step, model, self.params)
                 data, _ = lax.scan(lambda d, _: (step(model, d), None), data, None, length=program.settle_steps)
                 data = data.replace(time=jnp.zeros_like(data.time))
-                data = _batched(mjx.forward, forward_model, self.params)(forward_model, data)
+                data = self._forward(forward_model)(forward_model, data)
             if program.on_demand:
                 data = _with_on_demand(data, {k: jnp.zeros_like(getattr(data._impl, k)) for k in ON_DEMAND_FIELDS})
             return select_data(mask, data, self.raw)
@@ -205,7 +215,7 @@ class MjxSimulation:
 
         def fresh():
             data = batch_data(self.template, n)
-            data = _batched(mjx.forward, model, self.params)(model, unflatten_state(data, program.state_layout, states))
+            data = self._forward(model)(model, unflatten_state(data, program.state_layout, states))
             if program.on_demand:
                 data = _with_on_demand(data, {k: jnp.zeros_like(getattr(data._impl, k)) for k in ON_DEMAND_FIELDS})
             return select_data(mask, data, self.raw)
@@ -215,7 +225,7 @@ class MjxSimulation:
     def set_state(self, mask, states) -> None:
         """The given ``(n, nstate)`` states where ``mask``, then ``mjx.forward`` (on-demand fields at that state)."""
         program, model = self.program, self.model
-        data = _batched(mjx.forward, model, self.params)(model, unflatten_state(self.raw, program.state_layout, states))
+        data = self._forward(model)(model, unflatten_state(self.raw, program.state_layout, states))
         if program.on_demand:
             data = _with_on_demand(data, _batched(_post, model, self.params)(model, data))
         self.raw = select_data(mask, data, self.raw)
