@@ -306,6 +306,29 @@ def test_action_repeat_holds_the_action_and_sums_the_rewards_of_its_control_step
         mjvec.make("WalkerWalk-v0", 1, action_repeat=0)
 
 
+def test_mjx_get_model_holds_each_envs_own_drawn_target(tmp_path_factory):
+    # env.get_model(i) (and so env.render()) is the model env i is simulated with, reacher's target too
+    pytest.importorskip("jax")
+    pytest.importorskip("mujoco.mjx")
+    os.environ.setdefault("MJVEC_JAX_CACHE", str(tmp_path_factory.mktemp("jax-cache")))
+    env = mjvec.make("ReacherEasy-v0", 3, backend="mjx")
+    try:
+        obs, _ = env.reset(seed=0)
+        qpos = env.get_state()[:, 1:3]  # mjSTATE_INTEGRATION: time, then qpos
+        targets = []
+        for i in range(3):
+            model = env.get_model(i)
+            data = mujoco.MjData(model)
+            data.qpos[:] = qpos[i]
+            mujoco.mj_forward(model, data)
+            to_target = data.geom("target").xpos[:2] - data.geom("finger").xpos[:2]
+            np.testing.assert_allclose(obs["to_target"][i], to_target, atol=1e-5)  # float32
+            targets.append(model.geom("target").pos.copy())
+        assert len({tuple(t) for t in targets}) == 3
+    finally:
+        env.close()
+
+
 def test_mjx_action_repeat_sums_the_rewards_as_the_cpu_backend(tmp_path_factory):
     pytest.importorskip("jax")
     pytest.importorskip("mujoco.mjx")

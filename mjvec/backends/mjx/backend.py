@@ -320,14 +320,17 @@ class MjxBackend:
         return tuple(jax.device_put(a, self.sharding) for a in arrays)
 
     def get_model(self, i: int):
-        """Env ``i``'s ``mujoco.MjModel`` as simulated: a copy with its drawn parameters.
+        """Env ``i``'s ``mujoco.MjModel`` as simulated: a copy with its drawn parameters (``randomize=``'s
+        and the task's own ``reset_model_fields``, e.g. reacher's target).
 
         The derived constants are MuJoCo's own (``mj_setConst``), as on the CPU backend.
         """
         model = copy.copy(self.task.model)
-        if self.randomization is None:
+        fields = (*(() if self.randomization is None else self.randomization.fields),
+                  *getattr(self.task, "reset_model_fields", ()))
+        if not fields:
             return model
-        values = jax.device_get({f: self._state.params[f][i] for f in self.randomization.fields})
+        values = jax.device_get({f: self._state.params[f][i] for f in fields})
         for field, value in values.items():
             if field.startswith("opt."):
                 setattr(model.opt, field[4:], value.item() if value.size == 1 else value)
@@ -360,7 +363,8 @@ class MjxBackend:
             d.qpos[ids], d.qvel[ids], d.act[ids] if model.na else None,
             d.mocap_pos[ids] if model.nmocap else None, d.mocap_quat[ids] if model.nmocap else None,
         ))
-        models = None if self.randomization is None else (lambda j: self.get_model(int(env_ids[j])))
+        per_env = self.randomization is not None or getattr(self.task, "reset_model_fields", ())
+        models = (lambda j: self.get_model(int(env_ids[j]))) if per_env else None
         return RenderState(model, qpos, qvel, act, mocap_pos, mocap_quat, models=models)
 
     def fault_counts(self) -> dict[str, np.ndarray]:
