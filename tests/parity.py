@@ -70,3 +70,37 @@ def run_parity(env_id, num_envs=3, steps=120, seed=0, autoreset_mode="next_step"
     finally:
         ours.close()
         ref.close()
+
+
+def assert_mjx_follows_cpu(env_id, num_envs, actions, atol, *, reset_atol=1e-6, **mjx_kwargs):
+    """The MJX backend (``mjx_kwargs``: ``impl=``...) against the CPU backend from the CPU's reset
+    states, with the model values MJX drew at its own reset (``reset_model_fields``, reacher's
+    target) copied into the CPU env (test-only access): the reset observations within
+    ``reset_atol``, then observations and rewards within ``atol`` at every step of ``actions``."""
+    cpu, mjx = mjvec.make(env_id, num_envs), mjvec.make(env_id, num_envs, backend="mjx", **mjx_kwargs)
+    try:
+        cpu.reset(seed=0)
+        states = cpu.get_state()
+        mjx.reset(seed=0)
+        for f in mjvec.make_task(env_id).reset_model_fields:
+            cpu._backend.sim._expanded[f][...] = np.asarray(mjx._backend._state.params[f])
+        o2, _ = mjx.reset(options={"state": states})
+        o1, _ = cpu.reset(options={"state": states})
+        for k in o1:
+            np.testing.assert_allclose(o2[k], o1[k], rtol=0, atol=reset_atol, err_msg=f"reset {k}")
+        for t, a in enumerate(actions):
+            o1, r1, *_ = cpu.step(a)
+            o2, r2, *_ = mjx.step(a)
+            for k in o1:
+                np.testing.assert_allclose(o2[k], o1[k], rtol=0, atol=atol, err_msg=f"step {t} {k}")
+            np.testing.assert_allclose(r2, r1, rtol=0, atol=atol, err_msg=f"step {t} reward")
+    finally:
+        cpu.close()
+        mjx.close()
+
+
+def warp_skip_reason():
+    """Why MJX's ``impl="warp"`` cannot run here (for a ``skipif``), or None."""
+    from mjvec.backends.mjx.impls import warp_unavailable
+
+    return warp_unavailable()

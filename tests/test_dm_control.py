@@ -17,6 +17,7 @@ import gymnasium as gym
 import mujoco
 import numpy as np
 import pytest
+from parity import assert_mjx_follows_cpu
 
 import mjvec
 from mjvec.envs.dm_control import SUITE, rewards
@@ -193,28 +194,9 @@ def test_mjx_steps_the_cpu_backends_episode(env_id, tmp_path_factory):
     pytest.importorskip("mujoco.mjx")
     os.environ.setdefault("MJVEC_JAX_CACHE", str(tmp_path_factory.mktemp("jax-cache")))
     steps, atol = MJX_TOLERANCES[env_id]
-    cpu, mjx = mjvec.make(env_id, 3), mjvec.make(env_id, 3, backend="mjx")
-    try:
-        cpu.reset(seed=0)
-        states = cpu.get_state()
-        mjx.reset(seed=0)
-        for f in mjvec.make_task(env_id).reset_model_fields:  # the model values MJX drew (test-only access)
-            cpu._backend.sim._expanded[f][...] = np.asarray(mjx._backend._state.params[f])
-        o2, _ = mjx.reset(options={"state": states})
-        o1, _ = cpu.reset(options={"state": states})
-        for k in o1:
-            np.testing.assert_allclose(o2[k], o1[k], rtol=0, atol=1e-6)
-        rng = np.random.default_rng(0)
-        for t in range(steps):
-            a = rng.uniform(-1, 1, (3, *cpu.single_action_space.shape)).astype(np.float32)
-            o1, r1, *_ = cpu.step(a)
-            o2, r2, *_ = mjx.step(a)
-            for k in o1:
-                np.testing.assert_allclose(o2[k], o1[k], rtol=0, atol=atol, err_msg=f"step {t} {k}")
-            np.testing.assert_allclose(r2, r1, rtol=0, atol=atol, err_msg=f"step {t} reward")
-    finally:
-        cpu.close()
-        mjx.close()
+    space = mjvec.make_task(env_id).single_action_space
+    actions = np.random.default_rng(0).uniform(-1, 1, (steps, 3, *space.shape)).astype(np.float32)
+    assert_mjx_follows_cpu(env_id, 3, actions, atol)
 
 
 # -- reset states drawn again where the task rejects them ---------------------------------------

@@ -15,6 +15,7 @@ import os
 
 import numpy as np
 import pytest
+from parity import warp_skip_reason
 
 import mjvec
 
@@ -22,13 +23,7 @@ pytest.importorskip("jax", reason="the MJX backend needs JAX: pip install 'mjvec
 pytest.importorskip("mujoco.mjx", reason="the MJX backend needs mujoco-mjx: pip install 'mjvec[mjx]'")
 
 
-def _warp_reason():
-    from mjvec.backends.mjx.impls import warp_unavailable
-
-    return warp_unavailable()
-
-
-_REASON = _warp_reason()
+_REASON = warp_skip_reason()
 pytestmark = pytest.mark.skipif(_REASON is not None, reason=f"impl='warp': {_REASON}")
 
 N = 2

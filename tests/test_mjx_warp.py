@@ -13,7 +13,7 @@ import os
 
 import numpy as np
 import pytest
-from parity import assert_info_equal
+from parity import assert_info_equal, assert_mjx_follows_cpu, warp_skip_reason
 
 import mjvec
 
@@ -21,13 +21,7 @@ jax = pytest.importorskip("jax", reason="the MJX backend needs JAX: pip install 
 pytest.importorskip("mujoco.mjx", reason="the MJX backend needs mujoco-mjx: pip install 'mjvec[mjx]'")
 
 
-def _warp_reason():
-    from mjvec.backends.mjx.impls import warp_unavailable
-
-    return warp_unavailable()
-
-
-_REASON = _warp_reason()
+_REASON = warp_skip_reason()
 pytestmark = pytest.mark.skipif(_REASON is not None, reason=f"impl='warp': {_REASON}")
 
 N = 4
@@ -204,43 +198,13 @@ def test_control_suite_legacy_step_on_warp_agrees_with_the_cpu_backend(env_id):
     # legacy_step); MJX's position and velocity stages are JAX-only, so warp's is a forward with
     # the mj_step2 fields put back
     steps, atol = DMC_TOLERANCES[env_id]
-    cpu, warp = mjvec.make(env_id, 2), mjvec.make(env_id, 2, backend="mjx", impl="warp")
-    try:
-        cpu.reset(seed=0)
-        states = cpu.get_state()
-        o1, _ = cpu.reset(options={"state": states})
-        o2, _ = warp.reset(options={"state": states})
-        for k in o1:
-            np.testing.assert_allclose(o2[k], o1[k], rtol=0, atol=1e-6, err_msg=f"reset {k}")
-        for t, a in enumerate(_actions(cpu.single_action_space, steps, n=2)):
-            o1, r1, *_ = cpu.step(a)
-            o2, r2, *_ = warp.step(a)
-            for k in o1:
-                np.testing.assert_allclose(o2[k], o1[k], rtol=0, atol=atol, err_msg=f"step {t} {k}")
-            np.testing.assert_allclose(r2, r1, rtol=0, atol=atol, err_msg=f"step {t} reward")
-    finally:
-        cpu.close()
-        warp.close()
+    assert_mjx_follows_cpu(env_id, 2, _actions(mjvec.make_task(env_id).single_action_space, steps, n=2), atol,
+                           impl="warp")
 
 
 def test_a_static_geom_moved_per_env_is_where_each_envs_model_puts_it():
     # MuJoCo Warp computes the poses of geoms welded to the world once, in make_data; reacher's target
     # (a world geom whose geom_pos each reset draws per env) must move with each env's draw
-    cpu, warp = mjvec.make("ReacherEasy-v0", 3), mjvec.make("ReacherEasy-v0", 3, backend="mjx", impl="warp")
-    try:
-        cpu.reset(seed=0)
-        states = cpu.get_state()
-        warp.reset(seed=0)
-        for f in mjvec.make_task("ReacherEasy-v0").reset_model_fields:  # warp's draws (test-only access)
-            cpu._backend.sim._expanded[f][...] = np.asarray(warp._backend._state.params[f])
-        o1, _ = cpu.reset(options={"state": states})
-        o2, _ = warp.reset(options={"state": states})
-        for t, a in enumerate([None, *_actions(cpu.single_action_space, 30, n=3)]):
-            if a is not None:
-                (o1, r1, *_), (o2, r2, *_) = cpu.step(a), warp.step(a)
-                np.testing.assert_allclose(r2, r1, rtol=0, atol=1e-5, err_msg=f"step {t} reward")
-            for k in o1:  # measured: 1e-7 (to_target 0.18 apart before the poses were written)
-                np.testing.assert_allclose(o2[k], o1[k], rtol=0, atol=1e-5, err_msg=f"step {t} {k}")
-    finally:
-        cpu.close()
-        warp.close()
+    # measured: 1e-7 (to_target 0.18 apart before the poses were written)
+    actions = _actions(mjvec.make_task("ReacherEasy-v0").single_action_space, 30, n=3)
+    assert_mjx_follows_cpu("ReacherEasy-v0", 3, actions, 1e-5, reset_atol=1e-5, impl="warp")
